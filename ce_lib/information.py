@@ -1,0 +1,133 @@
+"""Information measures between probability distributions, for chapter 1.
+
+Each function works along `axis` of arrays of probabilities and reports in
+nats by default, or in any other unit through `base` (base=2: bits):
+
+    self_information(p)      I(p)     = -log p
+    entropy(p)               H(p)     = -sum_x p(x) log p(x)
+    binary_entropy(p)        H_b(p)   = -p log p - (1 - p) log(1 - p)
+    cross_entropy(p, q)      H(p, q)  = -sum_x p(x) log q(x)
+    kl_divergence(p, q)      KL(p||q) =  sum_x p(x) log(p(x) / q(x))
+
+so that H(p, q) = H(p) + KL(p||q). Terms with p(x) = 0 count 0 (0 log 0 = 0:
+an impossible outcome costs nothing); q(x) = 0 where p(x) > 0 gives +inf.
+
+These take *distributions*; the loss `ce_lib.cross_entropy` takes logits and
+class targets. Inputs that are not distributions (negative entries, entries
+above 1, sums other than 1) raise ValueError.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import to_numpy
+
+# How far from 1 a row may sum and still count as a distribution.
+SUM_TOLERANCE = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-5}
+DEFAULT_SUM_TOLERANCE = 1e-9
+
+
+def _log_base(base: float) -> float:
+    """ln(base), the factor that turns nats into the unit of `base`."""
+    if isinstance(base, bool) or not isinstance(base, (int, float)) or base <= 0 or base == 1:
+        raise ValueError(f"base must be a positive number other than 1 (e.g. 2 for bits), got {base!r}")
+    return math.log(base)
+
+
+def _probabilities(p, name: str) -> np.ndarray:
+    """A float array with every entry in [0, 1]."""
+    array = to_numpy(p, name)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name} must hold probabilities (numbers), got dtype {array.dtype}")
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if np.isnan(array).any() or (array < 0).any() or (array > 1).any():
+        bad = array[np.isnan(array) | (array < 0) | (array > 1)].flat[0]
+        raise ValueError(f"{name} must hold probabilities in [0, 1], found {bad}")
+    return array
+
+
+def _distribution(p, name: str, axis: int) -> np.ndarray:
+    """Probabilities that sum to 1 along `axis`."""
+    array = _probabilities(p, name)
+    if array.ndim == 0:
+        raise ValueError(f"{name} must be a distribution (at least 1-D), got a scalar")
+    totals = array.sum(axis=axis)
+    tolerance = SUM_TOLERANCE.get(array.dtype, DEFAULT_SUM_TOLERANCE) * array.shape[axis]
+    if not np.all(np.abs(totals - 1) <= max(tolerance, DEFAULT_SUM_TOLERANCE)):
+        worst = np.asarray(totals).flat[np.argmax(np.abs(np.asarray(totals) - 1))]
+        raise ValueError(f"{name} must sum to 1 along axis {axis}, found a sum of {worst}")
+    return array
+
+
+def _pair(p, q, axis: int):
+    p = _distribution(p, "p", axis)
+    q = _distribution(q, "q", axis)
+    if p.shape != q.shape:
+        raise ValueError(f"p has shape {p.shape} but q has shape {q.shape}; they must match")
+    return p, q
+
+
+def _plogq(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """p * log(q), with 0 wherever p == 0 (even if q == 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p == 0, 0.0, p * np.log(q))
+
+
+def self_information(p, base: float = math.e):
+    """Surprise of an outcome of probability p: I(p) = -log p (elementwise).
+
+    A certain event carries 0; a one-in-a-million event log2(1e6) ~ 19.9 bits;
+    an impossible one +inf.
+    """
+    scale = _log_base(base)
+    p = _probabilities(p, "p")
+    with np.errstate(divide="ignore"):
+        return (-np.log(p) / scale)[()]
+
+
+def entropy(p, axis: int = -1, base: float = math.e):
+    """Expected surprise of a distribution: H(p) = -sum_x p(x) log p(x) along `axis`.
+
+    H is 0 for a certain outcome and log(n) for n equally likely outcomes
+    (2 bits for a fair 4-way lottery).
+    """
+    scale = _log_base(base)
+    p = _distribution(p, "p", axis)
+    return (-np.sum(_plogq(p, p), axis=axis) / scale)[()]
+
+
+def binary_entropy(p, base: float = math.e):
+    """Entropy of a coin with P(heads) = p: H_b(p) = -p log p - (1-p) log(1-p), elementwise.
+
+    Largest at p = 0.5 (1 bit), 0 at p = 0 and p = 1.
+    """
+    scale = _log_base(base)
+    p = _probabilities(p, "p")
+    return (-(_plogq(p, p) + _plogq(1 - p, 1 - p)) / scale)[()]
+
+
+def cross_entropy(p, q, axis: int = -1, base: float = math.e):
+    """Cross-entropy H(p, q) = -sum_x p(x) log q(x) along `axis`.
+
+    The expected code length when outcomes follow p but the code was built
+    for q. H(p, q) >= H(p), with equality exactly when q = p (Gibbs).
+    """
+    scale = _log_base(base)
+    p, q = _pair(p, q, axis)
+    return (-np.sum(_plogq(p, q), axis=axis) / scale)[()]
+
+
+def kl_divergence(p, q, axis: int = -1, base: float = math.e):
+    """Kullback-Leibler divergence KL(p||q) = sum_x p(x) log(p(x) / q(x)) along `axis`.
+
+    The extra code length paid for using q's code on p's data:
+    KL(p||q) = H(p, q) - H(p) >= 0, zero only when p = q; not symmetric.
+    """
+    scale = _log_base(base)
+    p, q = _pair(p, q, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p == 0, 0.0, p * (np.log(p) - np.log(q)))
+    return (np.sum(terms, axis=axis) / scale)[()]
