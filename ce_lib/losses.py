@@ -153,11 +153,19 @@ def cross_entropy(
 
     x, t, w, valid, w_t, out_dtype = _class_terms(x_raw, target, weight, ignore_index)
     n_classes = w.shape[0]
-    logp = _classes_last(log_softmax(x, 0 if x.ndim == 1 else 1))
-    loss = -_gather(logp, t, valid) * w_t
-    if eps > 0:
-        smooth = np.where(valid, -np.sum(logp * w, axis=-1), x.dtype.type(0))
-        loss = (1 - eps) * loss + (eps / n_classes) * smooth
+    # log_softmax(x)_c = (x_c - m) - log s, with m the row's max and s = sum_c exp(x_c - m).
+    # Only the entries the loss needs are formed: the target's, and the weighted sum over
+    # classes when smoothing; the exponentials overwrite the shifted logits (one N x C array).
+    logits = _classes_last(x)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        shifted = logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)
+        target_shifted = _gather(shifted, t, valid)
+        weighted_shifted = shifted @ w if eps > 0 else None
+        log_s = np.log(np.sum(np.exp(shifted, out=shifted), axis=-1))
+        loss = (log_s - target_shifted) * w_t  # -w[t] * log_softmax(x)_t
+        if eps > 0:
+            smooth = np.sum(w) * log_s - weighted_shifted  # -sum_c w_c * log_softmax(x)_c
+            loss = (1 - eps) * loss + (eps / n_classes) * smooth
     loss = np.where(valid, loss, x.dtype.type(0))
     if x.ndim == 1:
         loss = loss.reshape(())
