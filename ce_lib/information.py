@@ -85,7 +85,7 @@ def self_information(p, base: float = math.e):
     scale = _log_base(base)
     p = _probabilities(p, "p")
     with np.errstate(divide="ignore"):
-        return (-np.log(p) / scale)[()]
+        return (0.0 - np.log(p) / scale)[()]  # 0.0 - x: a certain event gives +0.0, not -0.0
 
 
 def entropy(p, axis: int = -1, base: float = math.e):
@@ -96,7 +96,7 @@ def entropy(p, axis: int = -1, base: float = math.e):
     """
     scale = _log_base(base)
     p = _distribution(p, "p", axis)
-    return (-np.sum(_plogq(p, p), axis=axis) / scale)[()]
+    return (0.0 - np.sum(_plogq(p, p), axis=axis) / scale)[()]
 
 
 def binary_entropy(p, base: float = math.e):
@@ -106,7 +106,7 @@ def binary_entropy(p, base: float = math.e):
     """
     scale = _log_base(base)
     p = _probabilities(p, "p")
-    return (-(_plogq(p, p) + _plogq(1 - p, 1 - p)) / scale)[()]
+    return (0.0 - (_plogq(p, p) + _plogq(1 - p, 1 - p)) / scale)[()]
 
 
 def cross_entropy(p, q, axis: int = -1, base: float = math.e):
@@ -117,7 +117,7 @@ def cross_entropy(p, q, axis: int = -1, base: float = math.e):
     """
     scale = _log_base(base)
     p, q = _pair(p, q, axis)
-    return (-np.sum(_plogq(p, q), axis=axis) / scale)[()]
+    return (0.0 - np.sum(_plogq(p, q), axis=axis) / scale)[()]
 
 
 def kl_divergence(p, q, axis: int = -1, base: float = math.e):
