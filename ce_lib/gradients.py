@@ -252,8 +252,12 @@ def binary_cross_entropy_with_logits_grad(
     x, y, w, p, _ = _bce_logits_arguments(input, target, weight, pos_weight)
     g = _upstream(grad_output, x.shape, reduction, x.dtype)
     scale = _per_position_scale(g, reduction, x.size, x.dtype)
-    sigma = np.exp(log_sigmoid(x))
-    grad = sigma - y if p is None else (1 + (p - 1) * y) * sigma - p * y
+    sigma = np.exp(log_sigmoid(x.astype(check.compute_dtype(x.dtype)))).astype(x.dtype)
+    if p is None:
+        grad = sigma - y
+    else:
+        py = p * y  # in torch's order, so that float16 rounds at the same steps
+        grad = (py + 1 - y) * sigma - py
     if w is not None:
         grad = grad * w
     return np.broadcast_to(grad * scale, x.shape).astype(input_dtype)

@@ -21,13 +21,14 @@ def _reduce(loss: np.ndarray, reduction: str, denominator=None):
     """'none' -> loss, 'sum' -> its sum, 'mean' -> sum / denominator (numel by default)."""
     if reduction == "none":
         return loss
-    total = np.sum(loss)
+    # Sums accumulate in float32 at least, as torch's do (float16 losses are rounded once, at the end).
+    total = np.sum(loss, dtype=np.float32) if loss.dtype == np.float16 else np.sum(loss)
     if reduction == "sum":
         return total
     if denominator is None:
         denominator = loss.size
     with np.errstate(invalid="ignore", divide="ignore"):
-        return total / loss.dtype.type(denominator)
+        return total / total.dtype.type(denominator)
 
 
 def _finish(value, out_dtype: np.dtype):
@@ -216,10 +217,10 @@ def _bce_arguments(input, target, weight):
         y = y.astype(x.dtype)
     check.check_probabilities(x, "input")
     check.check_probabilities(y, "target")
-    out_dtype = x.dtype
-    dtype = check.compute_dtype(out_dtype)
-    w = check.broadcast_weight(weight, x.shape, dtype)
-    return x.astype(dtype, copy=False), y.astype(dtype, copy=False), w, out_dtype
+    # Elementwise losses run in the input's own dtype: for float16 NumPy, like torch's CPU
+    # kernels, computes each operation in float32 and rounds its result to float16.
+    w = check.broadcast_weight(weight, x.shape, x.dtype)
+    return x, y, w, x.dtype
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
@@ -250,8 +251,12 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
 
 
 def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log sigma(x) = min(x, 0) - log1p(exp(-|x|)), finite for every finite x."""
-    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+    """log sigma(x) = min(x, 0) - log1p(exp(-|x|)), finite for every finite x.
+
+    float16 is computed in float32 and rounded once, like torch's log_sigmoid kernel.
+    """
+    x32 = x.astype(check.compute_dtype(x.dtype), copy=False)
+    return (np.minimum(x32, 0) - np.log1p(np.exp(-np.abs(x32)))).astype(x.dtype, copy=False)
 
 
 def _bce_logits_arguments(input, target, weight, pos_weight):
@@ -267,7 +272,7 @@ def _bce_logits_arguments(input, target, weight, pos_weight):
         y = y.astype(x.dtype)
     if not np.issubdtype(y.dtype, np.floating):
         raise TypeError(f"target must be floating-point, got dtype {y.dtype}")
-    dtype = check.compute_dtype(np.result_type(x.dtype, y.dtype))
+    dtype = np.result_type(x.dtype, y.dtype)  # float16 rounds after every operation, as in torch
     w = check.broadcast_weight(weight, x.shape, dtype)
     p = check.broadcast_weight(pos_weight, x.shape, dtype, name="pos_weight")
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False), w, p, y.dtype
@@ -329,9 +334,8 @@ def _kl_arguments(input, target):
         raise ValueError(
             f"target of shape {y.shape} does not broadcast against input of shape {x.shape}"
         ) from None
-    out_dtype = np.result_type(x.dtype, y.dtype)
-    dtype = check.compute_dtype(out_dtype)
-    return x.astype(dtype, copy=False), y.astype(dtype, copy=False), out_dtype
+    out_dtype = np.result_type(x.dtype, y.dtype)  # float16 rounds after every operation, as in torch
+    return x.astype(out_dtype, copy=False), y.astype(out_dtype, copy=False), out_dtype
 
 
 def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
