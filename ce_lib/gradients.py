@@ -116,9 +116,12 @@ def logsumexp_grad(input, dim, keepdim: bool = False, grad_output=None) -> np.nd
     if x.ndim == 0:
         axes = ()
     lse = np.asarray(logsumexp(x, dim, keepdim=True))
-    g = np.ones(lse.shape, dtype) if grad_output is None else check.to_numpy(grad_output, "grad_output").astype(dtype)
-    if not keepdim and x.ndim > 0:
-        g = np.expand_dims(g, axes)
+    if grad_output is None:
+        g = np.ones(lse.shape, dtype)
+    else:
+        g = check.to_numpy(grad_output, "grad_output").astype(dtype)
+        if not keepdim and x.ndim > 0:
+            g = np.expand_dims(g, axes)  # back to the reduced axes' positions
     with np.errstate(invalid="ignore", over="ignore"):
         return (g * np.exp(x - lse)).astype(check.to_numpy(input, "input").dtype, copy=False)
 
@@ -182,12 +185,18 @@ def cross_entropy_grad(
     scale = _per_position_scale(g, reduction, np.sum(w_t), x.dtype)
 
     p = _classes_last(softmax(x, 0 if x.ndim == 1 else 1))
-    nll_weight = (1 - eps) * w_t  # weight of the target term, per position
-    grad = p * (nll_weight + eps / n_classes * np.sum(w))[..., None] - (eps / n_classes) * w
-    target_entries = np.take_along_axis(grad, np.where(valid, t, 0)[..., None], axis=-1)
-    np.put_along_axis(grad, np.where(valid, t, 0)[..., None], target_entries - nll_weight[..., None], axis=-1)
+    safe_t = np.where(valid, t, 0)[..., None]
     with np.errstate(invalid="ignore"):
-        grad = np.where(valid[..., None], grad * np.asarray(scale)[..., None], x.dtype.type(0))
+        # The chain rule through l = log_softmax(x). First the gradient with respect to l:
+        # the smoothing term gives -eps/C * w_c * g/D to every class, the nll term adds
+        # -(1 - eps) * w[t] * g/D to the target class ...
+        upstream = np.broadcast_to(-(eps / n_classes) * w * np.asarray(scale)[..., None], p.shape).copy()
+        target_entries = np.take_along_axis(upstream, safe_t, axis=-1)
+        nll_part = (-(1 - eps) * w_t * scale)[..., None]
+        np.put_along_axis(upstream, safe_t, target_entries + nll_part, axis=-1)
+        upstream = np.where(valid[..., None], upstream, x.dtype.type(0))
+        # ... then log_softmax's backward: d/dx_j = u_j - p_j * sum_k u_k.
+        grad = upstream - p * np.sum(upstream, axis=-1, keepdims=True)
     return _classes_back(grad, x.shape).astype(out_dtype, copy=False)
 
 

@@ -158,19 +158,27 @@ def cross_entropy(
     # Only the entries the loss needs are formed: the target's, and the weighted sum over
     # classes when smoothing; the exponentials overwrite the shifted logits (one N x C array).
     logits = _classes_last(x)
+    zero = x.dtype.type(0)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         shifted = logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)
         target_shifted = _gather(shifted, t, valid)
         weighted_shifted = shifted @ w if eps > 0 else None
         log_s = np.log(np.sum(np.exp(shifted, out=shifted), axis=-1))
-        loss = (log_s - target_shifted) * w_t  # -w[t] * log_softmax(x)_t
-        if eps > 0:
-            smooth = np.sum(w) * log_s - weighted_shifted  # -sum_c w_c * log_softmax(x)_c
-            loss = (1 - eps) * loss + (eps / n_classes) * smooth
-    loss = np.where(valid, loss, x.dtype.type(0))
-    if x.ndim == 1:
-        loss = loss.reshape(())
-    return _finish(_reduce(loss, reduction, denominator=np.sum(w_t)), out_dtype)
+        nll = np.where(valid, (log_s - target_shifted) * w_t, zero)  # -w[t] * log_softmax(x)_t
+        if eps > 0:  # -sum_c w_c * log_softmax(x)_c
+            smooth = np.where(valid, np.sum(w) * log_s - weighted_shifted, zero)
+    denominator = np.sum(w_t)
+
+    def reduced(per_position):
+        return _reduce(per_position.reshape(()) if x.ndim == 1 else per_position, reduction, denominator)
+
+    if eps <= 0:
+        return _finish(reduced(nll), out_dtype)
+    # Each term is reduced on its own, then mixed, as torch does: with every target weight 0,
+    # 'mean' is NaN + inf = NaN, not (something positive) / 0 = inf.
+    with np.errstate(invalid="ignore"):
+        loss = (1 - eps) * reduced(nll) + (eps / n_classes) * reduced(smooth)
+    return _finish(loss, out_dtype)
 
 
 def _cross_entropy_probabilities(x, target, weight, ignore_index, reduction, eps):
