@@ -31,6 +31,44 @@ def _reduce(loss: np.ndarray, reduction: str, denominator=None):
         return total / total.dtype.type(denominator)
 
 
+def _cascade_sum_float16(values: np.ndarray, valid: np.ndarray) -> np.float16:
+    """Sum of values[valid] the way torch's nll_loss sums in float16 (semantics section 2).
+
+    torch accumulates in the input's dtype through eight partial sums: each valid value
+    is added to partial[0]; after it, partial[j] is carried into partial[j+1] for as
+    long as bits 4j..4j+3 of the position are all zero. Ignored positions add nothing
+    and trigger no carry. So a float16 'sum' overflows to inf at 65520, as torch's does.
+    A Python loop: slow, but only float16 takes it.
+    """
+    partial = [np.float16(0)] * 8
+    for position in np.flatnonzero(valid):
+        partial[0] = np.float16(partial[0] + values[position])
+        for j in range(7):
+            if (position >> (4 * j)) & 0xF:
+                break
+            partial[j + 1] = np.float16(partial[j + 1] + partial[j])
+            partial[j] = np.float16(0)
+    total = np.float16(0)
+    for value in partial:
+        total = np.float16(total + value)
+    return total
+
+
+def _reduce_nll(loss, valid, w_t, weighted: bool, reduction: str, out_dtype):
+    """Reduce nll terms: sum, or mean over the target weights (torch's float16 cascade in float16)."""
+    if out_dtype != np.float16 or reduction == "none":
+        return _reduce(loss, reduction, denominator=np.sum(w_t))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total = _cascade_sum_float16(loss.astype(np.float16).ravel(), valid.ravel())
+        if reduction == "sum":
+            return total
+        if weighted:
+            denominator = _cascade_sum_float16(w_t.astype(np.float16).ravel(), valid.ravel())
+        else:
+            denominator = np.float16(np.count_nonzero(valid))
+        return np.float16(total / denominator)
+
+
 def _finish(value, out_dtype: np.dtype):
     """Cast to the dtype torch returns; a 0-d result becomes a NumPy scalar."""
     return np.asarray(value).astype(out_dtype, copy=False)[()]
@@ -111,7 +149,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     loss = np.where(valid, -picked * w_t, x.dtype.type(0))
     if x.ndim == 1:
         loss = loss.reshape(())
-    return _finish(_reduce(loss, reduction, denominator=np.sum(w_t)), out_dtype)
+    return _finish(_reduce_nll(loss, valid, w_t, weight is not None, reduction, out_dtype), out_dtype)
 
 
 def cross_entropy(
@@ -152,6 +190,8 @@ def cross_entropy(
     if target_array.shape == x_raw.shape:
         return _cross_entropy_probabilities(x_raw, target, weight, ignore_index, reduction, eps)
 
+    if x_raw.dtype == np.float16:
+        return _cross_entropy_float16(x_raw, target, weight, ignore_index, reduction, eps)
     x, t, w, valid, w_t, out_dtype = _class_terms(x_raw, target, weight, ignore_index)
     n_classes = w.shape[0]
     # log_softmax(x)_c = (x_c - m) - log s, with m the row's max and s = sum_c exp(x_c - m).
@@ -169,16 +209,54 @@ def cross_entropy(
             smooth = np.where(valid, np.sum(w) * log_s - weighted_shifted, zero)
     denominator = np.sum(w_t)
 
-    def reduced(per_position):
-        return _reduce(per_position.reshape(()) if x.ndim == 1 else per_position, reduction, denominator)
+    def shaped(per_position):
+        return per_position.reshape(()) if x.ndim == 1 else per_position
 
+    nll = _reduce_nll(shaped(nll), valid, w_t, weight is not None, reduction, out_dtype)
     if eps <= 0:
-        return _finish(reduced(nll), out_dtype)
+        return _finish(nll, out_dtype)
     # Each term is reduced on its own, then mixed, as torch does: with every target weight 0,
     # 'mean' is NaN + inf = NaN, not (something positive) / 0 = inf.
     with np.errstate(invalid="ignore"):
-        loss = (1 - eps) * reduced(nll) + (eps / n_classes) * reduced(smooth)
+        loss = (1 - eps) * nll + (eps / n_classes) * _reduce(shaped(smooth), reduction, denominator)
     return _finish(loss, out_dtype)
+
+
+def _cross_entropy_float16(x, target, weight, ignore_index, reduction, eps):
+    """cross_entropy for float16 class-index targets, rounding where torch's CPU kernels do.
+
+    torch composes log_softmax (float16 out), nll_loss (a float16 cascade sum) and, with
+    smoothing, a float16 sum of the smoothing term; every step rounds to float16, so a
+    'sum' above 65504 is inf. Same formula as cross_entropy, in torch's order.
+    """
+    log_p = log_softmax(x, 0 if x.ndim == 1 else 1)  # float16, torch's rounding recipe
+    nll = nll_loss(log_p, target, weight, ignore_index, reduction)
+    if eps <= 0:
+        return nll
+    _, t, w, valid, w_t, _ = _class_terms(x, target, weight, ignore_index)
+    w16 = w.astype(np.float16)
+    terms = _classes_last(log_p) * w16  # float16 products
+    smooth = np.where(valid, -np.sum(terms, axis=-1, dtype=np.float32).astype(np.float16), np.float16(0))
+    if x.ndim == 1:
+        smooth = smooth.reshape(())
+    if reduction == "none":
+        smooth_reduced = smooth
+    else:
+        with np.errstate(over="ignore"):
+            total = np.float16(np.sum(smooth, dtype=np.float32))
+        if reduction == "sum":
+            smooth_reduced = total
+        else:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                denominator = np.float16(np.sum(w_t, dtype=np.float32))
+                smooth_reduced = np.float16(total / denominator)
+
+    def scaled(values, factor):  # a float16 tensor times a Python float: in float32, rounded once
+        return (np.asarray(values, np.float32) * np.float32(factor)).astype(np.float16)
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        loss = scaled(nll, 1 - eps) + scaled(smooth_reduced, eps / w.shape[0])
+    return _finish(loss, np.float16)
 
 
 def _cross_entropy_probabilities(x, target, weight, ignore_index, reduction, eps):
