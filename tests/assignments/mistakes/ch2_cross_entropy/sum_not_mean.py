@@ -1,0 +1,12 @@
+# Returns the weighted sum of the losses, never divided.
+# expect: cross_entropy 0, weights_and_ignore 0
+
+# %% cross_entropy
+def cross_entropy(logits, target, weight=None, ignore_index=-100):
+    logits, target = np.asarray(logits), np.asarray(target)
+    if weight is None:
+        weight = np.ones(logits.shape[-1], dtype=logits.dtype)
+    keep = target != ignore_index
+    t = target[keep]
+    picked = log_softmax(logits[keep])[np.arange(len(t)), t]
+    return -np.sum(weight[t] * picked)

@@ -1,0 +1,8 @@
+# pos_weight multiplies the negative term instead of the positive one.
+# expect: pos_weight 0
+
+# %% bce_with_logits
+def bce_with_logits(x, y, pos_weight=None):
+    x, y = np.asarray(x), np.asarray(y)
+    p = 1 if pos_weight is None else np.asarray(pos_weight)
+    return np.mean(-(y * log_sigmoid(x) + p * (1 - y) * log_sigmoid(-x)))
