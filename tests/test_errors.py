@@ -32,12 +32,13 @@ L = r.normal(size=(2, 3))  # BCE logits
 CLASS_LOSSES = ("nll_loss", "cross_entropy")
 
 
-def case(id, fn, args, kwargs, raises, names, torch_raises_):
-    return pytest.param(fn, args, kwargs, raises, names, torch_raises_, id=f"{fn}: {id}")
+def case(id, fn, args, kwargs, raises, name, torch_type):
+    """fn(*args, **kwargs) raises `raises` naming argument `name`; torch raises `torch_type`."""
+    return pytest.param(fn, args, kwargs, raises, name, torch_type, id=f"{fn}: {id}")
 
 
-def both(id, args, kwargs, raises, names, torch_type, fns=CLASS_LOSSES):
-    return [case(id, fn, args, kwargs, raises, names, torch_type) for fn in fns]
+def both(id, args, kwargs, raises, name, torch_type, fns=CLASS_LOSSES):
+    return [case(id, fn, args, kwargs, raises, name, torch_type) for fn in fns]
 
 
 ERROR_CASES = [
