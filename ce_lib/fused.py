@@ -1,39 +1,368 @@
-"""Fast paths: the cross-entropy loss and its gradient in one pass over the logits.
+"""Fast paths: cross-entropy without the N x C temporaries of the reference functions.
 
-The reference functions (`cross_entropy`, `cross_entropy_grad`) read like the
-formulas and allocate several arrays of the logits' size. For training-sized
-inputs that is where the time goes: an N x C float32 array at N = 4096,
-C = 32000 is 500 MB, and every fresh one costs page faults and a trip to main
-memory. `cross_entropy_with_grad` computes the same numbers differently:
+The reference functions (`ce_lib.cross_entropy`, `ce_lib.cross_entropy_grad`)
+read like the formulas and allocate arrays of the logits' size. For
+training-sized inputs that is where the time goes: an N x C float32 array at
+N = 4096, C = 32000 is 500 MB, and every fresh one costs page faults and a
+trip to main memory. For tiny inputs the time goes elsewhere: into the
+argument checks and the dozen small NumPy calls, each costing about a
+microsecond whatever its size. The functions here compute the same numbers
+differently:
 
-* it walks the rows in blocks small enough to stay in the CPU cache, so the
-  five passes over a block (max, shift, exp, sum, scale) read cache, not RAM;
-* it calls exp once per element and turns those exponentials into the
-  gradient in place, so the only N x C array it writes is the gradient;
-* it can write that gradient into a buffer the caller owns (`out=`), even
-  into the logits themselves, and then allocates nothing of size N x C;
-* it splits the blocks over threads (NumPy releases the GIL inside ufuncs).
+* `cross_entropy` (forward only) walks the rows in blocks small enough to
+  stay in the CPU cache, so the passes over a block (exp, sum) read cache,
+  not RAM; it allocates nothing of size N x C. For the common call (int64
+  targets, all in range, none ignored, no class weights) it checks the
+  targets with one reduction, and small inputs take a short path.
+* `cross_entropy_with_grad` (loss and gradient) calls exp once per element
+  and turns those exponentials into the gradient, so the only N x C array it
+  writes is the gradient, which may be a buffer the caller owns (`out=`),
+  even the logits themselves.
+* both take exp(x) without subtracting each row's max first, and shift only
+  the blocks where that could overflow or underflow (see `_exp_rows`): two
+  passes fewer over the data in the common case, with the same results.
+* `linear_cross_entropy_with_grad` (the classifier layer and the loss)
+  never holds the N x V logits at all: it computes them a chunk of tokens
+  at a time (and, if asked, a chunk of the vocabulary at a time with an
+  online log-sum-exp), turns each chunk into its gradient and multiplies
+  it into the gradients of the hidden states and of the classifier.
+* all of them split their blocks over threads: NumPy releases the GIL
+  inside ufuncs, so two threads run two blocks at once.
 
-The tests check it against the reference functions on random inputs.
+Each function takes the arguments of its reference twin and gives the same
+results, edge cases and errors; tests/test_fused.py checks them against the
+reference functions and against torch.
 """
+
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import _validation as check
-from .losses import _check_label_smoothing, _class_terms
+from .losses import _check_label_smoothing, _class_terms, _finish
+from .losses import cross_entropy as _reference_cross_entropy
 
-# About 256 KiB of float32 logits per block: small enough to stay in L2 across the passes.
-BLOCK_BYTES = 1 << 18
-# Below this many elements threads cost more than they save.
-MIN_ELEMENTS_PER_THREAD = 1 << 18
+# About 1 MiB of logits per block: small enough that the passes over a block stay in the
+# CPU's caches (1 MiB of L2 per core on the reference machine, an AMD EPYC), large enough
+# that the dozen NumPy calls per block cost little beside the work. Measured there at
+# 4096 x 32000: 128 KiB blocks are about 30 % slower, 512 KiB about 5-10 %.
+BLOCK_BYTES = 1 << 20
+# Below this many elements per thread, starting threads costs more than they save: at
+# 1024 x 1000 (2**20 elements) two threads were slower than one on the reference machine.
+MIN_ELEMENTS_PER_THREAD = 1 << 21
+
+_FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_REDUCTIONS = ("mean", "sum", "none")
 
 
-def _default_threads(n_elements: int) -> int:
-    return max(1, min(os.cpu_count() or 1, n_elements // MIN_ELEMENTS_PER_THREAD))
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+def _thread_count(threads: int | None, n_elements: int, n_blocks: int) -> int:
+    """threads (default: the CPU count), but at most one per MIN_ELEMENTS_PER_THREAD
+    elements and one per block: small inputs run in the calling thread."""
+    wanted = threads or os.cpu_count() or 1
+    return max(1, min(wanted, n_elements // MIN_ELEMENTS_PER_THREAD, n_blocks))
+
+
+def _rows_per_block(n_classes: int, itemsize: int) -> int:
+    return max(1, BLOCK_BYTES // max(1, n_classes * itemsize))
+
+
+def _for_each_block(work, n_rows: int, rows_per_block: int, threads: int) -> None:
+    """Call work(r0, r1, slot) on consecutive row blocks [r0, r1), in `threads` threads.
+
+    Each thread takes one contiguous run of whole blocks (not one task per block: with
+    thousands of small blocks the executor's per-task cost would show). The blocks are
+    the same whatever the thread count, so the results are too. `slot` numbers the
+    thread, for per-thread scratch buffers.
+    """
+    starts = list(range(0, n_rows, rows_per_block))
+    threads = max(1, min(threads, len(starts)))
+
+    def run(slot: int) -> None:
+        # np.errstate holds per thread (a context variable), so each thread sets its own:
+        # inf and NaN logits give inf and NaN losses, as in torch, without warnings.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for r0 in starts[slot * len(starts) // threads : (slot + 1) * len(starts) // threads]:
+                work(r0, min(r0 + rows_per_block, n_rows), slot)
+
+    if threads == 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(run, range(threads)))  # list(): re-raises a worker's exception
+
+
+def _fast_2d_input(input):
+    """The input as an ndarray if the fast paths handle it (2-D, float32/float64, non-empty),
+    else None: everything else goes to the reference functions, which handle every layout."""
+    x = input if type(input) is np.ndarray else None
+    if x is None:
+        try:
+            x = check.float_input(input)
+        except TypeError:
+            return None
+    if x.ndim != 2 or x.dtype not in _FAST_DTYPES or x.size == 0:
+        return None
+    return x
+
+
+def _targets(x: np.ndarray, target, weight, ignore_index: int):
+    """(t, w, valid, w_t) for class-index targets of an (N, C) input, as _class_terms gives them.
+
+    t holds the targets with ignored ones replaced by class 0 (safe to index with); w the
+    class weights in x's dtype; valid the non-ignored rows; w_t = w[t] there, 0 elsewhere.
+    In the common call (int64 targets of shape (N,), all in [0, C), none ignored, no class
+    weights) w, valid and w_t are None: "all ones" and "all valid". That call is checked with
+    one reduction: viewed as unsigned, a negative target becomes huge, so `max < C` checks
+    both ends of the range. Anything else goes through the reference checks, which raise
+    the reference's (and torch's) errors.
+    """
+    n_rows, n_classes = x.shape
+    if (
+        weight is None
+        and type(target) is np.ndarray
+        and target.dtype == np.int64
+        and target.shape == (n_rows,)
+        and n_rows > 0
+        and target.view(np.uint64).max() < n_classes
+        and not (0 <= ignore_index < n_classes and (target == ignore_index).any())
+    ):
+        return target, None, None, None
+    _, t, w, valid, w_t, _ = _class_terms(x, target, weight, ignore_index)
+    if weight is None:
+        w = None  # ones; the kernels treat None as ones without multiplying by it
+    return np.where(valid, t, 0), w, valid, w_t
+
+
+def _gather_rows(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """x[i, t[i]] for every row i (a copy: taken before out= may overwrite x)."""
+    return x[np.arange(x.shape[0]), t]
+
+
+def _check_scope(reduction, label_smoothing):
+    """The reduction (validated as the reference does) and the smoothing, 0 if negative."""
+    if reduction not in _REDUCTIONS:
+        reduction = check.check_reduction(reduction)  # raises, or maps 'elementwise_mean'
+    eps = _check_label_smoothing(label_smoothing) if label_smoothing else 0.0
+    return reduction, eps
+
+
+# tiny / eps per dtype: the smallest row sum for which exp(x) needs no shift is C times it.
+_TINY_OVER_EPS = {dt: float(np.finfo(dt).tiny / np.finfo(dt).eps) for dt in _FAST_DTYPES}
+
+
+def _sum_floor(n_classes: int, dtype: np.dtype) -> float:
+    """The smallest row sum s for which exp(x) needs no shift (see _exp_rows)."""
+    return n_classes * _TINY_OVER_EPS[dtype]
+
+
+def _exp_rows(xb, e, ones, floor, smooth_w=None):
+    """exp(xb - shift) into e; returns (s, shift, sum_c smooth_w[c] (xb[:, c] - shift)).
+
+    s = e @ ones are the row sums, computed as a matrix-vector product: BLAS sums a row
+    about three times as fast as np.sum, as accurately for these positive terms.
+
+    Optimistically the shift is 0: exp(x) itself, which saves two passes over the block
+    (the row max and the subtraction). Softmax is shift-invariant, so any shift is exact in
+    exact arithmetic; no shift is also exact in floating point (to rounding) whenever no
+    row sum overflowed (s finite) and none is so small that the terms lost to underflow (at
+    most C * tiny in all) reach its rounding error (s >= floor = C * tiny / eps). Otherwise
+    -- logits beyond about +-88 in float32 (+-709 in float64), +inf or NaN -- the block is
+    done again with each row shifted by its max, as the reference does.
+    """
+    np.exp(xb, out=e)
+    s = e @ ones
+    if s.min() >= floor and s.max() < np.inf:  # (NaN fails both)
+        return s, 0, (None if smooth_w is None else xb @ smooth_w)
+    m = xb.max(axis=1)
+    np.subtract(xb, m[:, None], out=e)
+    weighted_shifted = None if smooth_w is None else e @ smooth_w
+    np.exp(e, out=e)
+    return e @ ones, m, weighted_shifted
+
+
+# --------------------------------------------------------------------------
+# cross_entropy: forward only
+# --------------------------------------------------------------------------
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    threads: int | None = None,
+):
+    """Fast twin of ce_lib.cross_entropy: same arguments, results, edge cases and errors.
+
+    For (N, C) float32/float64 logits with class-index targets it computes, per row i,
+    with m_i = max_j x_ij and s_i = sum_j exp(x_ij - m_i),
+
+        loss_i = (1 - eps) w[t_i] (log s_i - (x_it - m_i))
+                 + eps/C (W log s_i - sum_c w_c (x_ic - m_i))        W = sum_c w_c
+
+    block by block: each block of rows is exponentiated and summed in a cache-sized
+    scratch buffer (shifted by the rows' maxima only where exp(x) itself would overflow or
+    underflow, see _exp_rows), so no N x C array is ever allocated. Every other call
+    (probability targets, 1-D or (N, C, d1, ...) input, float16, empty input) is passed to
+    ce_lib.cross_entropy.
+
+    threads: how many threads share the rows (default: the CPU count for large inputs,
+        1 for small ones). The result does not depend on it.
+    """
+    reduction, eps = _check_scope(reduction, label_smoothing)
+    x = _fast_2d_input(input)
+    if x is None or np.shape(target) == x.shape:
+        return _reference_cross_entropy(input, target, weight, ignore_index, reduction, eps)
+    t, w, valid, w_t = _targets(x, target, weight, ignore_index)
+    n_rows, n_classes = x.shape
+    dtype = x.dtype.type
+
+    if x.size * x.itemsize <= BLOCK_BYTES and w is None and valid is None and eps == 0:
+        small = _small_cross_entropy(x, t, reduction)
+        if small is not None:
+            return small
+
+    x_target = _gather_rows(x, t)
+    row_losses = np.empty(n_rows, x.dtype)
+    rows_per_block = _rows_per_block(n_classes, x.itemsize)
+    n_threads = _thread_count(threads, x.size, -(-n_rows // rows_per_block))
+    scratch = [
+        np.empty((min(rows_per_block, n_rows), n_classes), x.dtype) for _ in range(n_threads)
+    ]
+    ones = np.ones(n_classes, x.dtype)
+    smooth_w = (ones if w is None else w) if eps > 0 else None
+    total_weight = dtype(n_classes) if w is None else np.sum(w)
+    floor = _sum_floor(n_classes, x.dtype)
+
+    def work(r0, r1, slot):
+        xb = x[r0:r1]
+        s, shift, weighted_shifted = _exp_rows(xb, scratch[slot][: r1 - r0], ones, floor, smooth_w)
+        log_s = np.log(s)
+        loss = log_s - (x_target[r0:r1] - shift)  # -log_softmax(x)_t
+        if w_t is not None:
+            loss *= w_t[r0:r1]
+        if eps > 0:
+            loss = (1 - eps) * loss + (eps / n_classes) * (total_weight * log_s - weighted_shifted)
+        row_losses[r0:r1] = loss
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        _for_each_block(work, n_rows, rows_per_block, n_threads)
+        if valid is not None:
+            row_losses[~valid] = 0  # an ignored row may hold NaN (say, a +inf logit)
+        if reduction == "none":
+            return row_losses
+        total = np.sum(row_losses)
+        if reduction == "sum":
+            return _finish(total, x.dtype)
+        denominator = dtype(n_rows) if w_t is None else np.sum(w_t)
+        return _finish(total / denominator, x.dtype)
+
+
+def _small_cross_entropy(x: np.ndarray, t: np.ndarray, reduction: str):
+    """The common small call (no weights, no smoothing, nothing ignored) in ten NumPy calls.
+
+    At 64 x 10 each NumPy call costs about a microsecond, as much as the arithmetic, and a
+    reduction along a short axis (np.max or np.sum along the rows) costs several. So this
+    path takes exp(x) unshifted and sums the rows with a matrix-vector product, as
+    _exp_rows does, and skips np.errstate: when the checks pass, nothing here overflows,
+    divides by zero or meets a NaN. When they fail (say, a logit beyond +-88 in float32)
+    it returns None and the caller takes the blocked path, which shifts row by row.
+    """
+    n_rows, n_classes = x.shape
+    with np.errstate(over="ignore", invalid="ignore"):  # these only fail the checks below
+        e = np.exp(x)
+        s = e @ np.ones(n_classes, x.dtype)
+        if not s.min() >= _sum_floor(n_classes, x.dtype):  # (NaN fails too)
+            return None
+        row_losses = np.log(s) - x[np.arange(n_rows), t]  # -log_softmax(x)_t, row by row
+    if reduction == "none":
+        return row_losses if s.max() < np.inf else None
+    total = row_losses.sum()
+    # An overflowed s makes the total inf or NaN: one Python check instead of s.max().
+    # (A legitimately infinite loss, from a -inf target logit, takes the other path too.)
+    if not math.isfinite(total):
+        return None
+    return total / x.dtype.type(n_rows) if reduction == "mean" else total
+
+
+# --------------------------------------------------------------------------
+# cross_entropy_with_grad: loss and gradient
+# --------------------------------------------------------------------------
+def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
+    """The loss of every row of x (N, C), and into grad the gradient of scale * sum of them.
+
+    t, w, valid, w_t as _targets returns them. grad may be x itself: each block is read
+    (max, shift) before it is overwritten, and the target logits are gathered first.
+    Returns the row losses (0 at ignored rows).
+    """
+    n_rows, n_classes = x.shape
+    dtype = x.dtype.type
+    # (1 - eps) w[t_i], the weight of each row's target term (None: 1 - eps for every row)
+    target_weight = None if w_t is None else ((1 - eps) * w_t).astype(x.dtype)
+    spread = dtype(eps / n_classes)  # the smoothing weight of every class
+    total_weight = dtype(n_classes) if w is None else np.sum(w)
+    ones = np.ones(n_classes, x.dtype)
+    smooth_w = (ones if w is None else w) if eps > 0 else None
+    floor = _sum_floor(n_classes, x.dtype)
+    x_target = _gather_rows(x, t)
+    row_losses = np.empty(n_rows, x.dtype)
+    rows_per_block = _rows_per_block(n_classes, x.itemsize)
+    n_threads = _thread_count(threads, x.size, -(-n_rows // rows_per_block))
+    # The exponentials go to a cache-sized scratch block, not straight into grad: grad may
+    # be x itself, and a block that needs the shifted path must still have its logits.
+    scratch = [
+        np.empty((min(rows_per_block, n_rows), n_classes), x.dtype) for _ in range(n_threads)
+    ]
+
+    def work(r0, r1, slot):
+        xb, gb, e = x[r0:r1], grad[r0:r1], scratch[slot][: r1 - r0]
+        s, shift, weighted_shifted = _exp_rows(xb, e, ones, floor, smooth_w)
+        log_s = np.log(s)
+        tw = dtype(1 - eps) if target_weight is None else target_weight[r0:r1]
+        loss = tw * (log_s - (x_target[r0:r1] - shift))
+        coefficient = tw
+        if eps > 0:
+            loss = loss + spread * (total_weight * log_s - weighted_shifted)
+            coefficient = coefficient + spread * total_weight
+        row_losses[r0:r1] = loss
+        # e / s is the softmax: times the row's coefficient and the scale, written to grad
+        np.multiply(e, (scale * np.broadcast_to(coefficient, (r1 - r0,)) / s)[:, None], out=gb)
+        gb[np.arange(r1 - r0), t[r0:r1]] -= scale * tw
+        if eps > 0:
+            gb -= (scale * spread) * smooth_w
+        if valid is not None:
+            gb[~valid[r0:r1]] = 0
+
+    _for_each_block(work, n_rows, rows_per_block, n_threads)
+    if valid is not None:
+        row_losses[~valid] = 0  # an ignored row may hold NaN (say, a +inf logit)
+    return row_losses
+
+
+def _scalar_grad_output(grad_output, dtype, reduction):
+    g = (
+        dtype.type(1)
+        if grad_output is None
+        else check.to_numpy(grad_output, "grad_output").astype(dtype)
+    )
+    if np.ndim(g) != 0 and np.size(g) != 1:
+        raise ValueError(
+            f"grad_output must be a scalar for reduction={reduction!r}, got shape {np.shape(g)}"
+        )
+    return dtype.type(np.reshape(g, ()))
+
+
+def _reduce_rows(row_losses, reduction, denominator, dtype):
+    total = np.sum(row_losses)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return dtype.type(total / denominator if reduction == "mean" else total)
 
 
 def cross_entropy_with_grad(
@@ -64,87 +393,284 @@ def cross_entropy_with_grad(
     threads: how many threads share the rows (default: the CPU count for
         large inputs, 1 for small ones). The result does not depend on it.
     """
-    reduction = check.check_reduction(reduction)
+    reduction, eps = _check_scope(reduction, label_smoothing)
     if reduction == "none":
         raise ValueError(
             "reduction='none' is not supported by cross_entropy_with_grad; "
             "use cross_entropy and cross_entropy_grad"
         )
-    eps = _check_label_smoothing(label_smoothing)
     x = check.float_input(input)
-    if x.ndim != 2 or x.dtype not in (np.float32, np.float64):
+    if x.ndim != 2 or x.dtype not in _FAST_DTYPES:
         raise ValueError(
             f"cross_entropy_with_grad takes float32 or float64 input of shape (N, C), got "
             f"{x.dtype} of shape {x.shape}; use cross_entropy and cross_entropy_grad"
         )
-    x, t, w, valid, w_t, _ = _class_terms(x, target, weight, ignore_index)
-    x = np.ascontiguousarray(x)
-    n_rows, n_classes = x.shape
-    dtype = x.dtype.type
+    t, w, valid, w_t = _targets(x, target, weight, ignore_index)
+    grad = _output_buffer(out, x.shape, x.dtype, "out")
+    g = _scalar_grad_output(grad_output, x.dtype, reduction)
+    denominator = x.dtype.type(x.shape[0]) if w_t is None else np.sum(w_t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = g / denominator if reduction == "mean" else g
+    if x.size == 0:  # no rows, or no classes (then every target is ignored)
+        return _reference_cross_entropy(x, target, weight, ignore_index, reduction, eps), grad
+    row_losses = _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads)
+    return _reduce_rows(row_losses, reduction, denominator, x.dtype), grad
 
+
+def _output_buffer(out, shape, dtype, name):
+    """`out` checked to be a C-contiguous array of this shape and dtype, or a new array."""
     if out is None:
-        grad = np.empty_like(x)
-    else:
-        grad = out
-        if not isinstance(out, np.ndarray) or out.shape != x.shape or out.dtype != x.dtype:
-            raise ValueError(
-                f"out must be a NumPy array of shape {x.shape} and dtype {x.dtype}, got "
-                f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}"
-            )
-        if not out.flags.c_contiguous:
-            raise ValueError("out must be C-contiguous")
+        return np.empty(shape, dtype)
+    if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype:
+        raise ValueError(
+            f"{name} must be a NumPy array of shape {tuple(shape)} and dtype {dtype}, got "
+            f"{getattr(out, 'dtype', type(out).__name__)} of shape {getattr(out, 'shape', None)}"
+        )
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    return out
 
-    g = dtype(1) if grad_output is None else check.to_numpy(grad_output, "grad_output").astype(x.dtype)
-    if np.ndim(g) != 0 and np.size(g) != 1:
-        raise ValueError(f"grad_output must be a scalar for reduction={reduction!r}, got shape {np.shape(g)}")
-    g = dtype(np.reshape(g, ()))
-    denominator = np.sum(w_t)
+
+# --------------------------------------------------------------------------
+# linear_cross_entropy_with_grad: the classifier layer and the loss, chunked
+# --------------------------------------------------------------------------
+# About 128 MiB of logits per chunk of tokens: the largest array the function allocates.
+# Larger chunks mean fewer, larger matrix products and fewer passes adding into the
+# classifier's gradient; smaller ones, less memory.
+CHUNK_BYTES = 1 << 27
+# Rows of the classifier's gradient formed per matrix product before they are added in:
+# 4096 x d numbers, small beside the classifier, so accumulating costs little memory.
+GRAD_SLICE_ROWS = 4096
+
+
+def linear_cross_entropy_with_grad(
+    input,
+    weight,
+    target,
+    bias=None,
+    class_weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    grad_output=None,
+    chunk_size: int | None = None,
+    vocab_chunk_size: int | None = None,
+    threads: int | None = None,
+):
+    """Loss and gradients of cross_entropy(input @ weight.T + bias, target), chunked.
+
+    The last layer of a language model and its loss, without ever holding the N x V
+    logits. Returns ``(loss, grad_input, grad_weight, grad_bias)``: what
+    ``loss.backward(g)`` leaves in h.grad, W.grad and b.grad after
+    ``loss = F.cross_entropy(F.linear(h, W, b), target, ...)`` (grad_bias is None
+    without a bias).
+
+    input: hidden states h, (N, d), float32 or float64.
+    weight: the classifier W, (V, d), h's dtype (torch.nn.Linear(d, V).weight's layout).
+    bias: (V,) or None. target: class indices (N,), int64.
+    class_weight, ignore_index, reduction ('mean' or 'sum'), label_smoothing and
+    grad_output (a scalar g): as weight, ... in cross_entropy_with_grad.
+
+    The formula. With z = h W^T + b (N x V) and G = d loss / d z, the gradient that
+    cross_entropy_with_grad computes from z,
+
+        grad_input = G W,    grad_weight = G^T h,    grad_bias = sum_i G[i, :].
+
+    Row i of G needs only row i of z, and both products split over blocks of rows:
+    G W stacks the blocks' G_b W, and G^T h = sum_b G_b^T h_b.
+
+    The chunked algorithm, for each chunk of B tokens (rows r0:r1; B = chunk_size,
+    by default about 128 MiB of logits):
+
+        z_b = h_b W^T + b                           B x V, the only large array
+        loss_b, G_b = cross_entropy_with_grad(z_b)   in place, cache-blocked
+        grad_input[r0:r1] = G_b W
+        grad_weight += G_b^T h_b,   grad_bias += sum of the rows of G_b
+
+    With vocab_chunk_size = K < V not even z_b is whole. A first pass over the
+    vocabulary, K classes at a time, computes z_bk = h_b W_k^T + b_k and keeps per row
+    only a running max m, a running sum s of exp(z - m) (the online log-sum-exp:
+    m' = max(m, max_j z_j), s' = s exp(m - m') + sum_j exp(z_j - m')), the target's logit
+    and the smoothing sum; then lse = m + log s. A second pass recomputes each z_bk, turns
+    it into G_bk = g/D [c_i exp(z_bk - lse_i) - target and smoothing terms] and adds
+    G_bk W_k to grad_input and G_bk^T h_b to grad_weight[k]. The largest array is B x K,
+    for one more matrix product (the logits are computed twice): the trade that Cut
+    Cross-Entropy makes. D is sum_i w[t_i] over all N tokens ('mean') or 1 ('sum').
+
+    threads: threads for the softmax part (the matrix products use NumPy's BLAS threads).
+    """
+    reduction, eps = _check_scope(reduction, label_smoothing)
+    if reduction == "none":
+        raise ValueError(
+            "reduction='none' is not supported by linear_cross_entropy_with_grad; "
+            "use reduction='mean' or 'sum'"
+        )
+    h = check.float_input(input, "input")
+    w_cls = check.float_input(weight, "weight")
+    if h.ndim != 2 or w_cls.ndim != 2 or h.shape[1] != w_cls.shape[1]:
+        raise ValueError(
+            f"input must be (N, d) and weight (V, d) with the same d, got input of shape "
+            f"{h.shape} and weight of shape {w_cls.shape}"
+        )
+    if h.dtype not in _FAST_DTYPES:
+        raise TypeError(f"input must be float32 or float64, got dtype {h.dtype}")
+    if w_cls.dtype != h.dtype:
+        raise TypeError(
+            f"weight has dtype {w_cls.dtype} but input has dtype {h.dtype}; they must match"
+        )
+    n_rows, n_classes = h.shape[0], w_cls.shape[0]
+    if bias is not None:
+        bias = check.float_input(bias, "bias")
+        if bias.shape != (n_classes,) or bias.dtype != h.dtype:
+            raise ValueError(
+                f"bias must have shape ({n_classes},) and dtype {h.dtype}, got shape "
+                f"{bias.shape} and dtype {bias.dtype}"
+            )
+    # The targets checked against a stand-in for the logits: a zero-strided view, no memory.
+    logits_shape = np.broadcast_to(np.zeros((), h.dtype), (n_rows, n_classes))
+    t, w, valid, w_t = _targets(logits_shape, target, class_weight, ignore_index)
+    dtype = h.dtype.type
+    g = _scalar_grad_output(grad_output, h.dtype, reduction)
+    denominator = dtype(n_rows) if w_t is None else np.sum(w_t)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = g / denominator if reduction == "mean" else g
 
-    target_weight = ((1 - eps) * w_t).astype(x.dtype)  # weight of each row's target term
-    spread = dtype(eps / n_classes)  # the smoothing weight of every class
-    total_weight = np.sum(w)
-    safe_t = np.where(valid, t, 0)
-    # Gathered before any block is overwritten (out may be the input itself).
-    x_target = x[np.arange(n_rows), safe_t]
-    x_dot_w = x @ w if eps > 0 else None
+    grad_input = np.zeros_like(h) if n_classes == 0 else np.empty_like(h)
+    grad_weight = np.zeros_like(w_cls)
+    grad_bias = None if bias is None else np.zeros_like(bias)
+    row_losses = np.zeros(n_rows, h.dtype)
+    if n_rows == 0 or n_classes == 0:  # then every target is ignored (or there are none)
+        return (
+            _reduce_rows(row_losses, reduction, denominator, h.dtype),
+            grad_input,
+            grad_weight,
+            grad_bias,
+        )
 
-    rows_per_block = max(1, BLOCK_BYTES // max(1, n_classes * x.itemsize))
-    blocks = [(r, min(r + rows_per_block, n_rows)) for r in range(0, n_rows, rows_per_block)]
-    row_losses = np.empty(n_rows, x.dtype)
+    chunk = chunk_size or max(1, CHUNK_BYTES // (n_classes * h.itemsize))
+    vocab_chunk = min(vocab_chunk_size or n_classes, n_classes)
+    logits = np.empty(min(chunk, n_rows) * vocab_chunk, h.dtype)  # reused by every chunk
+    grad_slice = np.empty((min(GRAD_SLICE_ROWS, vocab_chunk), h.shape[1]), h.dtype)
+    grad_rows = (
+        np.empty((min(chunk, n_rows), h.shape[1]), h.dtype) if vocab_chunk < n_classes else None
+    )
 
-    def run(block):
-        r0, r1 = block
-        xb, gb = x[r0:r1], grad[r0:r1]
-        m = xb.max(axis=1, initial=-np.inf)[:, None] if n_classes else np.zeros((r1 - r0, 1), x.dtype)
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            np.subtract(xb, m, out=gb)
-            np.exp(gb, out=gb)
-            s = gb.sum(axis=1, keepdims=True)
-            lse = (m + np.log(s))[:, 0]
-            loss = target_weight[r0:r1] * (lse - x_target[r0:r1])
-            coefficient = target_weight[r0:r1]
+    def add_classifier_grad(grad_z, h_b, v0):
+        """grad_weight[v0:...] += grad_z^T h_b, a few thousand classes at a time."""
+        for s0 in range(0, grad_z.shape[1], GRAD_SLICE_ROWS):
+            s1 = min(s0 + GRAD_SLICE_ROWS, grad_z.shape[1])
+            part = np.matmul(grad_z[:, s0:s1].T, h_b, out=grad_slice[: s1 - s0])
+            grad_weight[v0 + s0 : v0 + s1] += part
+        if grad_bias is not None:
+            grad_bias[v0 : v0 + grad_z.shape[1]] += grad_z.sum(axis=0)
+
+    def logits_of(h_b, v0, v1):
+        """z = h_b W[v0:v1]^T + b[v0:v1], written into the reused buffer."""
+        z = np.matmul(
+            h_b,
+            w_cls[v0:v1].T,
+            out=logits[: h_b.shape[0] * (v1 - v0)].reshape(h_b.shape[0], v1 - v0),
+        )
+        if bias is not None:
+            z += bias[v0:v1]
+        return z
+
+    for r0 in range(0, n_rows, chunk):
+        rows = slice(r0, min(r0 + chunk, n_rows))
+        valid_b = None if valid is None else valid[rows]
+        w_t_b = None if w_t is None else w_t[rows]
+        if vocab_chunk == n_classes:
+            # Whole rows: the chunk's logits are computed once and turned into G in place.
+            z = logits_of(h[rows], 0, n_classes)
+            row_losses[rows] = _loss_and_grad_rows(
+                z, z, t[rows], w, valid_b, w_t_b, eps, scale, threads
+            )
+            np.matmul(z, w_cls, out=grad_input[rows])
+            add_classifier_grad(z, h[rows], 0)
+        else:
+            row_losses[rows] = _vocab_chunked_rows(
+                h[rows], w_cls, t[rows], w, valid_b, w_t_b, eps, scale, vocab_chunk,
+                logits_of, grad_input[rows], grad_rows[: rows.stop - r0], add_classifier_grad,
+            )  # fmt: skip
+    loss = _reduce_rows(row_losses, reduction, denominator, h.dtype)
+    return loss, grad_input, grad_weight, grad_bias
+
+
+def _vocab_chunked_rows(
+    h_b,
+    classifier,
+    t,
+    w,
+    valid,
+    w_t,
+    eps,
+    scale,
+    vocab_chunk,
+    logits_of,
+    grad_input_b,
+    grad_rows,
+    add_classifier_grad,
+):
+    """One chunk of tokens in two passes over the vocabulary (see linear_cross_entropy_with_grad).
+
+    Returns the chunk's row losses; adds its gradients into grad_input_b, grad_weight, grad_bias.
+    """
+    n_rows, n_classes = h_b.shape[0], classifier.shape[0]
+    dtype = h_b.dtype.type
+    tw = np.full(n_rows, 1 - eps, h_b.dtype) if w_t is None else ((1 - eps) * w_t).astype(h_b.dtype)
+    spread = dtype(eps / n_classes)
+    total_weight = dtype(n_classes) if w is None else np.sum(w)
+    running_max = np.full(n_rows, -np.inf, h_b.dtype)
+    running_sum = np.zeros(n_rows, h_b.dtype)
+    target_logit = np.zeros(n_rows, h_b.dtype)
+    weighted_sum = np.zeros(n_rows, h_b.dtype)  # sum_c w_c z_c, for smoothing
+    starts = range(0, n_classes, vocab_chunk)
+
+    def in_chunk(v0, v1):
+        """Rows whose target lies in classes [v0, v1), and the target's column there."""
+        hit = np.nonzero((t >= v0) & (t < v1) & (True if valid is None else valid))[0]
+        return hit, t[hit] - v0
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # Pass 1: the online log-sum-exp, the target logits and the smoothing sums.
+        for v0 in starts:
+            v1 = min(v0 + vocab_chunk, n_classes)
+            z = logits_of(h_b, v0, v1)
+            hit, column = in_chunk(v0, v1)
+            target_logit[hit] = z[hit, column]
             if eps > 0:
-                loss = loss + spread * (total_weight * lse - x_dot_w[r0:r1])
-                coefficient = coefficient + spread * total_weight
-            row_losses[r0:r1] = np.where(valid[r0:r1], loss, dtype(0))
-            gb *= (scale * coefficient)[:, None] / s
-            rows = np.arange(r1 - r0)
-            gb[rows, safe_t[r0:r1]] -= scale * target_weight[r0:r1]
+                weighted_sum += z.sum(axis=1) if w is None else z @ w[v0:v1]
+            new_max = np.maximum(running_max, z.max(axis=1))
+            # rescale the old sum to the new max (factor 1 where the max did not move,
+            # which also covers rows that so far saw only -inf logits)
+            running_sum *= np.where(new_max == running_max, 1, np.exp(running_max - new_max))
+            shift = np.where(new_max == -np.inf, 0, new_max)[:, None]
+            running_sum += np.exp(np.subtract(z, shift, out=z), out=z).sum(axis=1)
+            running_max = new_max
+        lse = running_max + np.log(running_sum)
+        row_losses = tw * (lse - target_logit)
+        coefficient = scale * tw
+        if eps > 0:
+            row_losses += spread * (total_weight * lse - weighted_sum)
+            coefficient += scale * spread * total_weight
+        if valid is not None:
+            row_losses[~valid] = 0
+
+        # Pass 2: recompute each chunk of logits and turn it into its gradient.
+        for v0 in starts:
+            v1 = min(v0 + vocab_chunk, n_classes)
+            z = logits_of(h_b, v0, v1)
+            grad_z = np.exp(np.subtract(z, lse[:, None], out=z), out=z)  # the softmax
+            grad_z *= coefficient[:, None]
+            hit, column = in_chunk(v0, v1)
+            grad_z[hit, column] -= scale * tw[hit]
             if eps > 0:
-                gb -= (scale * spread) * w
-            gb[~valid[r0:r1]] = 0
-
-    n_threads = threads or _default_threads(x.size)
-    if n_threads <= 1 or len(blocks) == 1:
-        for block in blocks:
-            run(block)
-    else:
-        with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            list(pool.map(run, blocks))
-
-    total = np.sum(row_losses)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loss = total / denominator if reduction == "mean" else total
-    return dtype(loss), grad
+                grad_z -= scale * spread * (1 if w is None else w[v0:v1])
+            if valid is not None:
+                grad_z[~valid] = 0
+            if v0 == 0:
+                np.matmul(grad_z, classifier[v0:v1], out=grad_input_b)
+            else:
+                grad_input_b += np.matmul(grad_z, classifier[v0:v1], out=grad_rows)
+            add_classifier_grad(grad_z, h_b, v0)
+    return row_losses
