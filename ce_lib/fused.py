@@ -213,8 +213,9 @@ def cross_entropy(
     (probability targets, 1-D or (N, C, d1, ...) input, float16, empty input) is passed to
     ce_lib.cross_entropy.
 
-    threads: how many threads share the rows (default: the CPU count for large inputs,
-        1 for small ones). The result does not depend on it.
+    threads: at most this many threads share the rows (default: the CPU count); an
+        input of fewer than MIN_ELEMENTS_PER_THREAD elements per thread uses fewer. The
+        result does not depend on it.
     """
     reduction, eps = _check_scope(reduction, label_smoothing)
     x = _fast_2d_input(input)
@@ -390,8 +391,9 @@ def cross_entropy_with_grad(
     out: an (N, C) array of the input's dtype to receive the gradient; it
         may be the input itself (the logits are then overwritten). Without
         it a new array is allocated.
-    threads: how many threads share the rows (default: the CPU count for
-        large inputs, 1 for small ones). The result does not depend on it.
+    threads: at most this many threads share the rows (default: the CPU count); an
+        input of fewer than MIN_ELEMENTS_PER_THREAD elements per thread uses fewer. The
+        result does not depend on it.
     """
     reduction, eps = _check_scope(reduction, label_smoothing)
     if reduction == "none":
