@@ -41,7 +41,7 @@ REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 FULL = {
     "sizes": [(64, 10), (1024, 1000), (4096, 32000), (2048, 128256)],
-    "rounds": {"small": 9, "large": 5},
+    "rounds": {"small": 15, "large": 5},
     "min_sample_s": 0.05,
     "linear": {"n": 4096, "d": 512, "vocab": 50257, "rounds": 3},
     "output": HERE / "results.json",

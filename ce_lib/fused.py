@@ -51,9 +51,10 @@ from .losses import cross_entropy as _reference_cross_entropy
 # that the dozen NumPy calls per block cost little beside the work. Measured there at
 # 4096 x 32000: 128 KiB blocks are about 30 % slower, 512 KiB about 5-10 %.
 BLOCK_BYTES = 1 << 20
-# Below this many elements per thread, starting threads costs more than they save: at
-# 1024 x 1000 (2**20 elements) two threads were slower than one on the reference machine.
-MIN_ELEMENTS_PER_THREAD = 1 << 21
+# Below this many elements per thread, handing work to a thread costs more than it saves.
+# Measured on the reference machine (forward, 2 threads): at 1024 x 1000 (2**20 elements)
+# two threads take 0.75-0.9 of one thread's time.
+MIN_ELEMENTS_PER_THREAD = 1 << 18
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _REDUCTIONS = ("mean", "sum", "none")
@@ -91,11 +92,26 @@ def _for_each_block(work, n_rows: int, rows_per_block: int, threads: int) -> Non
             for r0 in starts[slot * len(starts) // threads : (slot + 1) * len(starts) // threads]:
                 work(r0, min(r0 + rows_per_block, n_rows), slot)
 
-    if threads == 1:
-        run(0)
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(run, range(threads)))  # list(): re-raises a worker's exception
+    others = [_worker_pool().submit(run, slot) for slot in range(1, threads)]
+    run(0)  # the calling thread takes the first run of blocks
+    for future in others:
+        future.result()  # waits, and re-raises a worker's exception
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (process id, pool)
+
+
+def _worker_pool() -> ThreadPoolExecutor:
+    """The threads that share the blocks with the calling thread, started once per process.
+
+    Starting threads on every call costs about 100 us, as much as a 1024 x 1000 forward
+    pass. A forked child (multiprocessing, say) inherits the pool object but not its
+    threads, so it starts a pool of its own.
+    """
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1))
+    return _POOL[1]
 
 
 def _fast_2d_input(input):
@@ -392,7 +408,7 @@ def cross_entropy_with_grad(
         may be the input itself (the logits are then overwritten). Without
         it a new array is allocated. In a training loop, pass the same buffer
         every step: the kernel faults in the pages of every fresh N x C array
-        (at 4096 x 32000 float32 that takes longer than the arithmetic here),
+        (at 4096 x 32000 float32 that can take longer than the arithmetic here),
         and a buffer that stays resident skips that.
     threads: at most this many threads share the rows (default: the CPU count); an
         input of fewer than MIN_ELEMENTS_PER_THREAD elements per thread uses fewer. The

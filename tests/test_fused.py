@@ -6,6 +6,7 @@ unchunked computation, and autograd through F.linear and F.cross_entropy)."""
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import tracemalloc
 
 import numpy as np
@@ -101,6 +102,23 @@ def test_result_does_not_depend_on_the_number_of_threads(dtype):
     value, grad, _ = torch_value_and_grad("cross_entropy", x, t, **kw)
     assert_close(loss1, value, scale=magnitude(x), what="loss")
     assert_close(grad1, grad, scale=magnitude(grad) * 400, what="grad")
+
+
+def _loss_and_grad_in_two_threads(x, t, w):
+    return cross_entropy_with_grad(x, t, weight=w, threads=2)
+
+
+def test_threads_work_in_a_forked_child_after_the_parent_used_them():
+    # The worker threads are started once per process; a forked child inherits the pool
+    # object but not its threads, and must not wait on them forever.
+    x, t, w = big_case()
+    with small_blocks_and_threads():
+        loss, grad = _loss_and_grad_in_two_threads(x, t, w)  # starts the parent's threads
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            child_loss, child_grad = pool.apply_async(
+                _loss_and_grad_in_two_threads, (x, t, w)
+            ).get(timeout=60)
+    assert child_loss == loss and np.array_equal(child_grad, grad)
 
 
 @small_blocks_and_threads()
