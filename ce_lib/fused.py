@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import _validation as check
-from .losses import _check_label_smoothing, _class_terms, _finish
+from .losses import _check_label_smoothing, _class_terms
 from .losses import cross_entropy as _reference_cross_entropy
 
 # About 1 MiB of logits per block: small enough that the passes over a block stay in the
@@ -247,7 +247,7 @@ def cross_entropy(
             return small
 
     x_target = _gather_rows(x, t)
-    row_losses = np.empty(n_rows, x.dtype)
+    terms = _RowTerms(n_rows, x.dtype, eps)
     rows_per_block = _rows_per_block(n_classes, x.itemsize)
     n_threads = _thread_count(threads, x.size, -(-n_rows // rows_per_block))
     scratch = [
@@ -262,24 +262,18 @@ def cross_entropy(
         xb = x[r0:r1]
         s, shift, weighted_shifted = _exp_rows(xb, scratch[slot][: r1 - r0], ones, floor, smooth_w)
         log_s = np.log(s)
-        loss = log_s - (x_target[r0:r1] - shift)  # -log_softmax(x)_t
+        nll = log_s - (x_target[r0:r1] - shift)  # -log_softmax(x)_t
         if w_t is not None:
-            loss *= w_t[r0:r1]
+            nll *= w_t[r0:r1]
+        terms.nll[r0:r1] = nll
         if eps > 0:
-            loss = (1 - eps) * loss + (eps / n_classes) * (total_weight * log_s - weighted_shifted)
-        row_losses[r0:r1] = loss
+            terms.smooth[r0:r1] = total_weight * log_s - weighted_shifted
 
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         _for_each_block(work, n_rows, rows_per_block, n_threads)
-        if valid is not None:
-            row_losses[~valid] = 0  # an ignored row may hold NaN (say, a +inf logit)
-        if reduction == "none":
-            return row_losses
-        total = np.sum(row_losses)
-        if reduction == "sum":
-            return _finish(total, x.dtype)
-        denominator = dtype(n_rows) if w_t is None else np.sum(w_t)
-        return _finish(total / denominator, x.dtype)
+    terms.clear(valid)
+    denominator = dtype(n_rows) if w_t is None else np.sum(w_t)
+    return terms.reduce(reduction, denominator, n_classes)
 
 
 def _small_cross_entropy(x: np.ndarray, t: np.ndarray, reduction: str):
@@ -317,7 +311,7 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
 
     t, w, valid, w_t as _targets returns them. grad may be x itself: each block is read
     (max, shift) before it is overwritten, and the target logits are gathered first.
-    Returns the row losses (0 at ignored rows).
+    Returns the terms of the row losses (_RowTerms, 0 at ignored rows).
     """
     n_rows, n_classes = x.shape
     dtype = x.dtype.type
@@ -329,7 +323,7 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
     smooth_w = (ones if w is None else w) if eps > 0 else None
     floor = _sum_floor(n_classes, x.dtype)
     x_target = _gather_rows(x, t)
-    row_losses = np.empty(n_rows, x.dtype)
+    terms = _RowTerms(n_rows, x.dtype, eps)
     rows_per_block = _rows_per_block(n_classes, x.itemsize)
     n_threads = _thread_count(threads, x.size, -(-n_rows // rows_per_block))
     # The exponentials go to a cache-sized scratch block, not straight into grad: grad may
@@ -343,12 +337,12 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
         s, shift, weighted_shifted = _exp_rows(xb, e, ones, floor, smooth_w)
         log_s = np.log(s)
         tw = dtype(1 - eps) if target_weight is None else target_weight[r0:r1]
-        loss = tw * (log_s - (x_target[r0:r1] - shift))
+        nll = log_s - (x_target[r0:r1] - shift)  # -log_softmax(x)_t
+        terms.nll[r0:r1] = nll if w_t is None else nll * w_t[r0:r1]
         coefficient = tw
         if eps > 0:
-            loss = loss + spread * (total_weight * log_s - weighted_shifted)
+            terms.smooth[r0:r1] = total_weight * log_s - weighted_shifted
             coefficient = coefficient + spread * total_weight
-        row_losses[r0:r1] = loss
         # e / s is the softmax: times the row's coefficient and the scale, written to grad
         np.multiply(e, (scale * np.broadcast_to(coefficient, (r1 - r0,)) / s)[:, None], out=gb)
         gb[np.arange(r1 - r0), t[r0:r1]] -= scale * tw
@@ -358,9 +352,8 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
             gb[~valid[r0:r1]] = 0
 
     _for_each_block(work, n_rows, rows_per_block, n_threads)
-    if valid is not None:
-        row_losses[~valid] = 0  # an ignored row may hold NaN (say, a +inf logit)
-    return row_losses
+    terms.clear(valid)
+    return terms
 
 
 def _scalar_grad_output(grad_output, dtype, reduction):
@@ -376,10 +369,47 @@ def _scalar_grad_output(grad_output, dtype, reduction):
     return dtype.type(np.reshape(g, ()))
 
 
-def _reduce_rows(row_losses, reduction, denominator, dtype):
-    total = np.sum(row_losses)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return dtype.type(total / denominator if reduction == "mean" else total)
+class _RowTerms:
+    """The two terms of each row's loss, kept apart until they are reduced:
+
+        nll_i    = -w[t_i] log_softmax(x_i)_t          smooth_i = -sum_c w_c log_softmax(x_i)_c
+        loss     = (1 - eps) reduce(nll) + eps/C reduce(smooth)
+
+    Each term is reduced on its own and then mixed, as torch and ce_lib.cross_entropy do.
+    The order shows when every target weight is 0: 'mean' is then NaN (0/0 in the first
+    term), where the mixed rows would give (something positive)/0 = inf.
+    """
+
+    def __init__(self, n_rows: int, dtype: np.dtype, eps: float):
+        self.eps = eps
+        self.nll = np.zeros(n_rows, dtype)
+        self.smooth = np.zeros(n_rows, dtype) if eps > 0 else None
+
+    def clear(self, valid) -> None:
+        """0 at ignored rows, which may hold NaN (say, from a +inf logit)."""
+        if valid is not None:
+            self.nll[~valid] = 0
+            if self.smooth is not None:
+                self.smooth[~valid] = 0
+
+    def reduce(self, reduction: str, denominator, n_classes: int):
+        dtype = self.nll.dtype.type
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if reduction == "none":
+                if self.smooth is None:
+                    return self.nll
+                return (1 - self.eps) * self.nll + (self.eps / n_classes) * self.smooth
+
+            def reduced(rows):
+                total = np.sum(rows)
+                return total / denominator if reduction == "mean" else total
+
+            if self.smooth is None:
+                return dtype(reduced(self.nll))
+            return dtype(
+                (1 - self.eps) * reduced(self.nll)
+                + (self.eps / n_classes) * reduced(self.smooth)
+            )
 
 
 def cross_entropy_with_grad(
@@ -434,8 +464,8 @@ def cross_entropy_with_grad(
         scale = g / denominator if reduction == "mean" else g
     if x.size == 0:  # no rows, or no classes (then every target is ignored)
         return _reference_cross_entropy(x, target, weight, ignore_index, reduction, eps), grad
-    row_losses = _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads)
-    return _reduce_rows(row_losses, reduction, denominator, x.dtype), grad
+    terms = _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads)
+    return terms.reduce(reduction, denominator, x.shape[1]), grad
 
 
 def _output_buffer(out, shape, dtype, name):
@@ -559,10 +589,10 @@ def linear_cross_entropy_with_grad(
     grad_input = np.zeros_like(h) if n_classes == 0 else np.empty_like(h)
     grad_weight = np.zeros_like(w_cls)
     grad_bias = None if bias is None else np.zeros_like(bias)
-    row_losses = np.zeros(n_rows, h.dtype)
+    terms = _RowTerms(n_rows, h.dtype, eps)
     if n_rows == 0 or n_classes == 0:  # then every target is ignored (or there are none)
         return (
-            _reduce_rows(row_losses, reduction, denominator, h.dtype),
+            terms.reduce(reduction, denominator, n_classes),
             grad_input,
             grad_weight,
             grad_bias,
@@ -603,17 +633,18 @@ def linear_cross_entropy_with_grad(
         if vocab_chunk == n_classes:
             # Whole rows: the chunk's logits are computed once and turned into G in place.
             z = logits_of(h[rows], 0, n_classes)
-            row_losses[rows] = _loss_and_grad_rows(
-                z, z, t[rows], w, valid_b, w_t_b, eps, scale, threads
-            )
+            chunk_terms = _loss_and_grad_rows(z, z, t[rows], w, valid_b, w_t_b, eps, scale, threads)
             np.matmul(z, w_cls, out=grad_input[rows])
             add_classifier_grad(z, h[rows], 0)
         else:
-            row_losses[rows] = _vocab_chunked_rows(
+            chunk_terms = _vocab_chunked_rows(
                 h[rows], w_cls, t[rows], w, valid_b, w_t_b, eps, scale, vocab_chunk,
                 logits_of, grad_input[rows], grad_rows[: rows.stop - r0], add_classifier_grad,
             )  # fmt: skip
-    loss = _reduce_rows(row_losses, reduction, denominator, h.dtype)
+        terms.nll[rows] = chunk_terms.nll
+        if eps > 0:
+            terms.smooth[rows] = chunk_terms.smooth
+    loss = terms.reduce(reduction, denominator, n_classes)
     return loss, grad_input, grad_weight, grad_bias
 
 
@@ -634,7 +665,8 @@ def _vocab_chunked_rows(
 ):
     """One chunk of tokens in two passes over the vocabulary (see linear_cross_entropy_with_grad).
 
-    Returns the chunk's row losses; adds its gradients into grad_input_b, grad_weight, grad_bias.
+    Returns the chunk's row losses (_RowTerms); adds its gradients into grad_input_b,
+    grad_weight and grad_bias.
     """
     n_rows, n_classes = h_b.shape[0], classifier.shape[0]
     dtype = h_b.dtype.type
@@ -669,13 +701,13 @@ def _vocab_chunked_rows(
             running_sum += np.exp(np.subtract(z, shift, out=z), out=z).sum(axis=1)
             running_max = new_max
         lse = running_max + np.log(running_sum)
-        row_losses = tw * (lse - target_logit)
+        terms = _RowTerms(n_rows, h_b.dtype, eps)
+        terms.nll[:] = lse - target_logit if w_t is None else w_t * (lse - target_logit)
         coefficient = scale * tw
         if eps > 0:
-            row_losses += spread * (total_weight * lse - weighted_sum)
+            terms.smooth[:] = total_weight * lse - weighted_sum
             coefficient += scale * spread * total_weight
-        if valid is not None:
-            row_losses[~valid] = 0
+        terms.clear(valid)
 
         # Pass 2: recompute each chunk of logits and turn it into its gradient.
         for v0 in starts:
@@ -694,4 +726,4 @@ def _vocab_chunked_rows(
             else:
                 grad_input_b += np.matmul(grad_z, classifier[v0:v1], out=grad_rows)
             add_classifier_grad(grad_z, h_b, v0)
-    return row_losses
+    return terms

@@ -104,6 +104,30 @@ def test_result_does_not_depend_on_the_number_of_threads(dtype):
     assert_close(grad1, grad, scale=magnitude(grad) * 400, what="grad")
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.5, 1.0])
+def test_mean_with_every_target_weight_zero_is_nan_as_in_torch(label_smoothing):
+    # The only counted row's target has weight 0: 'mean' divides both terms by 0. torch
+    # reduces each term first, so the loss is NaN (0/0), even when smoothing makes the
+    # smoothing term positive (which, mixed in before dividing, would give inf).
+    r = rng(3)
+    x = r.normal(size=(4, 5)).astype(np.float32)
+    t = np.array([0, -100, -100, -100])
+    w = np.array([0, 0, 1, 0.5, 2], np.float32)
+    kw = {"weight": w, "label_smoothing": label_smoothing}
+    expected = torch_value("cross_entropy", x, t, **kw)
+    assert np.isnan(expected)
+    assert np.isnan(fused.cross_entropy(x, t, **kw))
+    assert np.isnan(cross_entropy_with_grad(x, t, **kw)[0])
+    h = r.normal(size=(4, 3)).astype(np.float32)
+    classifier = r.normal(size=(5, 3)).astype(np.float32)
+    for vocab_chunk_size in (None, 2):
+        loss = linear_cross_entropy_with_grad(
+            h, classifier, t, class_weight=w, label_smoothing=label_smoothing,
+            vocab_chunk_size=vocab_chunk_size,
+        )[0]  # fmt: skip
+        assert np.isnan(loss)
+
+
 def _loss_and_grad_in_two_threads(x, t, w):
     return cross_entropy_with_grad(x, t, weight=w, threads=2)
 
