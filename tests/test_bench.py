@@ -21,12 +21,16 @@ import bench_cross_entropy as bench  # noqa: E402
 
 def test_a_tiny_run_writes_timings_memory_and_targets(tmp_path):
     output = tmp_path / "results.json"
-    subprocess.run(
+    run = subprocess.run(
         [sys.executable, str(BENCH / "bench_cross_entropy.py"), "--quick", "--sizes", "64x10",
          "--threads", "1", "--no-linear", "--output", str(output)],
         check=True, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     results = json.loads(output.read_text())
+    # a --quick run says its targets are not judged, and never prints met / NOT MET
+    assert results["meta"]["targets_judged"] is False
+    assert "TARGETS: not judged" in run.stdout
+    assert "NOT MET" not in run.stdout and "[    met]" not in run.stdout
     for allocator in bench.ALLOCATORS:
         impls = {(row["op"], row["impl"]) for row in results["timing"][allocator]}
         expected = {("fwd", impl) for impl in bench.FORWARD}

@@ -91,6 +91,14 @@ def main() -> int:
     if not notebooks:
         print("no notebooks to execute", file=sys.stderr)
         return 1
+    problems = [f"{path}: no such file" if not path.exists() else
+                f"{path}: not a notebook (.ipynb)" for path in notebooks
+                if not path.is_file() or path.suffix != ".ipynb"]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print("usage: ./course execute [NOTEBOOK.ipynb ...]   (no argument: every notebook "
+              "under chapters/)", file=sys.stderr)
+        return 2
     for path in notebooks:
         name = os.path.relpath(path)
         start = time.perf_counter()
