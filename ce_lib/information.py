@@ -19,6 +19,7 @@ above 1, sums other than 1) raise ValueError.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -30,10 +31,27 @@ SUM_TOLERANCE = 1e-6
 
 
 def _log_base(base: float) -> float:
-    """ln(base), the factor that turns nats into the unit of `base`."""
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or base <= 0 or base == 1:
-        raise ValueError(f"base must be a positive number other than 1 (e.g. 2 for bits), got {base!r}")
+    """ln(base), the factor that turns nats into the unit of `base`.
+
+    Any real number type is accepted (2, 2.0, np.int64(2), np.float32(2)); a bool or a
+    non-number is a TypeError; NaN, infinities, values <= 0 and 1 are a ValueError.
+    """
+    if isinstance(base, (bool, np.bool_)) or not isinstance(base, numbers.Real):
+        raise TypeError(f"base must be a real number (e.g. 2 for bits), got {base!r}")
+    if not math.isfinite(base) or base <= 0 or base == 1:
+        raise ValueError(f"base must be a positive finite number other than 1 (e.g. 2 for bits), "
+                         f"got {base!r}")
     return math.log(base)
+
+
+def _check_axis(axis, ndim: int, name: str) -> int:
+    """`axis` as an int in range for an ndim-array named `name`."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"axis={axis} is out of range for {name} with {ndim} dimension(s) "
+                         f"(expected a value in [{-ndim}, {ndim - 1}])")
+    return int(axis)
 
 
 def _probabilities(p, name: str) -> np.ndarray:
@@ -54,6 +72,7 @@ def _distribution(p, name: str, axis: int) -> np.ndarray:
     array = _probabilities(p, name)
     if array.ndim == 0:
         raise ValueError(f"{name} must be a distribution (at least 1-D), got a scalar")
+    axis = _check_axis(axis, array.ndim, name)
     totals = array.sum(axis=axis)
     tolerance = max(SUM_TOLERANCE, 4 * array.shape[axis] * float(np.finfo(array.dtype).eps))
     if not np.all(np.abs(totals - 1) <= tolerance):

@@ -240,3 +240,53 @@ def test_probabilities_outside_zero_one_raise_value_error(p):
         information.binary_entropy(np.array([0.3, p]))
     with pytest.raises(ValueError):
         information.self_information(np.array([0.3, p]))
+
+
+FUNCTIONS = {  # each measure called on a valid argument, with extra keyword arguments
+    "self_information": lambda **kw: information.self_information(np.array([0.25, 0.5]), **kw),
+    "entropy": lambda **kw: information.entropy(np.array([0.25, 0.75]), **kw),
+    "binary_entropy": lambda **kw: information.binary_entropy(np.array([0.25]), **kw),
+    "cross_entropy": lambda **kw: information.cross_entropy([0.25, 0.75], [0.5, 0.5], **kw),
+    "kl_divergence": lambda **kw: information.kl_divergence([0.25, 0.75], [0.5, 0.5], **kw),
+}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("base", [np.int64(2), np.float32(2.0), np.float64(2.0), 2])
+def test_any_real_number_type_is_a_base(name, base):
+    assert_close(FUNCTIONS[name](base=base), FUNCTIONS[name]() / math.log(2), what=name)
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize(("base", "error"), [
+    (float("nan"), ValueError), (float("inf"), ValueError), (0, ValueError), (-2, ValueError),
+    (1, ValueError), (True, TypeError), ("2", TypeError), (None, TypeError)])
+def test_a_base_that_is_not_a_positive_finite_number_other_than_one_raises(name, base, error):
+    with pytest.raises(error, match="base"):
+        FUNCTIONS[name](base=base)
+
+
+@pytest.mark.parametrize("name", ["entropy", "cross_entropy", "kl_divergence"])
+@pytest.mark.parametrize(("axis", "error"), [(5, IndexError), (-2, IndexError),
+                                             (1.0, TypeError), (True, TypeError)])
+def test_a_bad_axis_names_the_axis(name, axis, error):
+    with pytest.raises(error, match="axis"):
+        FUNCTIONS[name](axis=axis)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_integer_distributions_are_measured_in_float64(dtype):
+    one_hot, uniform = np.array([0, 1, 0], dtype), np.full(3, 1 / 3)
+    assert information.entropy(one_hot).dtype == np.float64
+    assert information.entropy(one_hot) == 0.0
+    assert information.cross_entropy(one_hot, uniform) == pytest.approx(math.log(3), rel=1e-15)
+    assert information.kl_divergence(one_hot, uniform).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_distributions_keep_their_dtype(dtype):
+    p = np.array([0.25, 0.75], dtype)
+    for value in (information.entropy(p), information.cross_entropy(p, p),
+                  information.kl_divergence(p, p), information.binary_entropy(p),
+                  information.self_information(p)):
+        assert value.dtype == dtype
