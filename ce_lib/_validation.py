@@ -3,8 +3,8 @@
 Each helper turns what the caller passed into a NumPy array of the dtype the
 computation will use, or raises an exception whose message names the
 argument, says what was expected and what came. They raise where torch
-raises (see torch-loss-semantics.md, section 9); where torch raises
-RuntimeError, ce_lib raises the closest Python type:
+raises (the book's page "PyTorch's loss semantics", semantics.md, section 9);
+where torch raises RuntimeError, ce_lib raises the closest Python type:
 
 * ValueError  -- a wrong shape, a wrong value (reduction, label_smoothing,
                  probabilities outside [0, 1], ignore_index with probability

@@ -5,7 +5,8 @@ upstream gradient g (None means 1, or ones of the output's shape for
 reduction='none'), and returns d(g . output)/d input, shaped like the input:
 what `input.grad` holds after `torch.<name>(input, ...).backward(g)`.
 Nothing here calls torch or uses finite differences; the tests compare these
-with torch.autograd. torch-loss-semantics.md, section 8, is the specification.
+with torch.autograd. The specification is the book's page "PyTorch's loss
+semantics" (semantics.md), section 8.
 """
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Each function checks its arguments first (ce_lib/_validation.py), then
 computes the formula in its docstring in the input's dtype (float16 through
-float32). torch-loss-semantics.md, sections 2-7, is the specification.
+float32). The specification is the book's page "PyTorch's loss semantics"
+(semantics.md), sections 2-7.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def _reduce(loss: np.ndarray, reduction: str, denominator=None):
 
 
 def _cascade_sum_float16(values: np.ndarray, valid: np.ndarray) -> np.float16:
-    """Sum of values[valid] the way torch's nll_loss sums in float16 (semantics section 2).
+    """Sum of values[valid] the way torch's nll_loss sums in float16 (semantics.md, section 2).
 
     torch accumulates in the input's dtype through eight partial sums: each valid value
     is added to partial[0]; after it, partial[j] is carried into partial[j+1] for as

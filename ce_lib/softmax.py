@@ -3,7 +3,8 @@
 All three subtract the maximum along `dim` before exponentiating, so that
 logits like [1000, 1000.5, -1000] neither overflow nor lose the small
 probabilities. float16 input is computed in float32 and rounded back, as
-torch does (torch-loss-semantics.md, section 1).
+torch does (the book's page "PyTorch's loss semantics", semantics.md,
+section 1).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """ce_lib.losses: binary_cross_entropy and binary_cross_entropy_with_logits against torch.
 
-torch-loss-semantics.md, sections 5 and 6.
+The book's page "PyTorch's loss semantics" (semantics.md), sections 5 and 6.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """ce_lib.losses: nll_loss and cross_entropy (class indices and probabilities) against torch.
 
-torch-loss-semantics.md, sections 2-4. Property tests draw every layout, N = 0, weights,
-ignore_index, label smoothing and reductions; the named tests pin one statement of the spec each.
+The book's page "PyTorch's loss semantics" (semantics.md), sections 2-4. Property tests draw
+every layout, N = 0, weights, ignore_index, label smoothing and reductions; the named tests pin
+one statement of the spec each.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Errors: ce_lib raises exactly where torch raises (torch-loss-semantics.md, section 9).
+"""Errors: ce_lib raises exactly where torch raises (the book's page semantics.md, section 9).
 
 Each case asserts three things: ce_lib raises its documented type (ValueError for shapes and
 values, TypeError for dtypes, IndexError for class indices out of range), its message names the

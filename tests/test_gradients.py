@@ -1,6 +1,6 @@
 """ce_lib.gradients: every `<name>_grad` against torch autograd.
 
-torch-loss-semantics.md, section 8.
+The book's page "PyTorch's loss semantics" (semantics.md), section 8.
 
 torch's side is what a user gets: `input.requires_grad_()`, `loss.backward(grad_output)`, with
 grad_output random for reduction='none' (and for the softmax family) and a random scalar for

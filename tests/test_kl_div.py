@@ -1,4 +1,4 @@
-"""ce_lib.losses: kl_div against torch (torch-loss-semantics.md, section 7)."""
+"""ce_lib.losses: kl_div against torch (semantics.md, "PyTorch's loss semantics", section 7)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """ce_lib.softmax: logsumexp, softmax and log_softmax against torch.
 
-torch-loss-semantics.md, section 1.
+The book's page "PyTorch's loss semantics" (semantics.md), section 1.
 """
 
 from __future__ import annotations

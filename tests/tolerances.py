@@ -22,7 +22,7 @@ class Tolerance:
 
 
 TOLERANCES = {
-    # torch and a NumPy port agree to a few 1e-16 in float64 (torch-loss-semantics.md, section 0).
+    # torch and a NumPy port agree to a few 1e-16 in float64 (semantics.md, section 0).
     np.dtype(np.float64): Tolerance(rtol=1e-10, atol=1e-12),
     # float32 is computed in float32 on both sides: within a few eps32 (1.2e-7) of each other.
     np.dtype(np.float32): Tolerance(rtol=1e-5, atol=1e-6),
@@ -32,8 +32,9 @@ TOLERANCES = {
 }
 
 
-# The softmax family in float16 follows torch's float32-then-round recipes (torch-loss-semantics.md,
-# section 1): log_softmax and logsumexp bit for bit, softmax within one ulp.
+# The softmax family in float16 follows torch's float32-then-round recipes (the book's page
+# "PyTorch's loss semantics", semantics.md, section 1): log_softmax and logsumexp bit for bit,
+# softmax within one ulp.
 FLOAT16_SOFTMAX_ULPS = 1
 
 
