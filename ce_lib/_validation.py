@@ -58,6 +58,40 @@ def check_reduction(reduction: str, allowed: tuple[str, ...] = REDUCTIONS) -> st
     return reduction
 
 
+def integer_argument(value, name: str) -> int:
+    """A Python int from an int-like argument (int, NumPy integer, 0-d integer tensor), as
+    torch's argument parser takes it: bools, floats, None and strings are a TypeError."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an int, got a bool ({value!r})")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or tensor
+        array = to_numpy(value, name)
+        if np.issubdtype(array.dtype, np.integer):
+            return int(array)
+    raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+
+
+def real_argument(value, name: str) -> float:
+    """A Python float from a real-number argument (int, float, bool, NumPy scalar, 0-d
+    tensor), as torch's argument parser takes a `float`: None and strings are a TypeError."""
+    if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return float(value)
+    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or tensor
+        array = to_numpy(value, name)
+        if np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_:
+            return float(array)
+    raise TypeError(f"{name} must be a float, got {type(value).__name__} ({value!r})")
+
+
+def bool_argument(value, name: str) -> bool:
+    """A Python bool, and only that: torch's parser rejects ints and even NumPy bools."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (True or False), got {type(value).__name__} "
+                        f"({value!r})")
+    return value
+
+
 def float_input(value, name: str = "input") -> np.ndarray:
     """A floating-point array; integers and booleans are rejected, as torch does."""
     array = to_numpy(value, name)

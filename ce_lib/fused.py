@@ -44,6 +44,7 @@ import numpy as np
 
 from . import _validation as check
 from .losses import _check_label_smoothing, _class_terms
+from .gradients import cross_entropy_grad as _reference_cross_entropy_grad
 from .losses import cross_entropy as _reference_cross_entropy
 
 # About 1 MiB of logits per block: small enough that the passes over a block stay in the
@@ -161,12 +162,25 @@ def _gather_rows(x: np.ndarray, t: np.ndarray) -> np.ndarray:
     return x[np.arange(x.shape[0]), t]
 
 
-def _check_scope(reduction, label_smoothing):
-    """The reduction (validated as the reference does) and the smoothing, 0 if negative."""
+def _check_scope(reduction, label_smoothing, ignore_index):
+    """The reduction, the smoothing (0 if not above 0) and ignore_index, checked in torch's
+    order, as the reference functions check them."""
     if reduction not in _REDUCTIONS:
         reduction = check.check_reduction(reduction)  # raises, or maps 'elementwise_mean'
-    eps = _check_label_smoothing(label_smoothing) if label_smoothing else 0.0
-    return reduction, eps
+    ignore_index = check.integer_argument(ignore_index, "ignore_index")
+    eps = 0.0 if label_smoothing == 0.0 and type(label_smoothing) is float \
+        else _check_label_smoothing(label_smoothing)
+    return reduction, eps, ignore_index
+
+
+def _count(value, name: str) -> int | None:
+    """None, or a positive int (threads, chunk sizes): anything else names the argument."""
+    if value is None:
+        return None
+    count = check.integer_argument(value, name)
+    if count < 1:
+        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+    return count
 
 
 # tiny / eps per dtype: the smallest row sum for which exp(x) needs no shift is C times it.
@@ -194,7 +208,8 @@ def _exp_rows(xb, e, ones, floor, smooth_w=None):
     """
     np.exp(xb, out=e)
     s = e @ ones
-    if s.min() >= floor and s.max() < np.inf:  # (NaN fails both)
+    # (NaN fails both tests; one class takes the shifted path, whose loss is exactly 0)
+    if s.min() >= floor and s.max() < np.inf and xb.shape[1] > 1:
         return s, 0, (None if smooth_w is None else xb @ smooth_w)
     m = xb.max(axis=1)
     np.subtract(xb, m[:, None], out=e)
@@ -233,11 +248,14 @@ def cross_entropy(
         input of fewer than MIN_ELEMENTS_PER_THREAD elements per thread uses fewer. The
         result does not depend on it.
     """
-    reduction, eps = _check_scope(reduction, label_smoothing)
+    reduction, eps, ignore_index = _check_scope(reduction, label_smoothing, ignore_index)
+    threads = _count(threads, "threads")
     x = _fast_2d_input(input)
     if x is None or np.shape(target) == x.shape:
         return _reference_cross_entropy(input, target, weight, ignore_index, reduction, eps)
     t, w, valid, w_t = _targets(x, target, weight, ignore_index)
+    if _poisoned(w, eps):
+        return _reference_cross_entropy(input, target, weight, ignore_index, reduction, eps)
     n_rows, n_classes = x.shape
     dtype = x.dtype.type
 
@@ -290,8 +308,8 @@ def _small_cross_entropy(x: np.ndarray, t: np.ndarray, reduction: str):
     with np.errstate(over="ignore", invalid="ignore"):  # these only fail the checks below
         e = np.exp(x)
         s = e @ np.ones(n_classes, x.dtype)
-        if not s.min() >= _sum_floor(n_classes, x.dtype):  # (NaN fails too)
-            return None
+        if not s.min() >= _sum_floor(n_classes, x.dtype) or n_classes == 1:  # (NaN fails too)
+            return None  # (one class: the blocked path shifts, and its loss is exactly 0)
         row_losses = np.log(s) - x[np.arange(n_rows), t]  # -log_softmax(x)_t, row by row
     if reduction == "none":
         return row_losses if s.max() < np.inf else None
@@ -349,11 +367,25 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads):
         if eps > 0:
             gb -= (scale * spread) * smooth_w
         if valid is not None:
-            gb[~valid[r0:r1]] = 0
+            _clear_ignored(gb, ~valid[r0:r1], np.isnan(s))  # s: NaN iff the softmax is
 
     _for_each_block(work, n_rows, rows_per_block, n_threads)
     terms.clear(valid)
     return terms
+
+
+def _poisoned(w, eps: float) -> bool:
+    """Smoothing with a NaN or infinite class weight: the fast paths' sums would meet
+    inf - inf where torch's term-by-term sums do not, so the reference takes these calls."""
+    return eps > 0 and w is not None and not np.isfinite(w).all()
+
+
+def _clear_ignored(grad: np.ndarray, ignored: np.ndarray, nan_softmax: np.ndarray) -> None:
+    """Gradient rows of ignored targets, as torch's backward gives them: u - softmax * sum(u)
+    with u = 0. So 0, or NaN for the whole row where the row's softmax is NaN (a NaN or
+    +inf logit, or all -inf: `nan_softmax`, per row)."""
+    if ignored.any():
+        grad[ignored] = np.where(nan_softmax[ignored][:, None], np.nan, 0)
 
 
 def _scalar_grad_output(grad_output, dtype, reduction):
@@ -444,7 +476,8 @@ def cross_entropy_with_grad(
         input of fewer than MIN_ELEMENTS_PER_THREAD elements per thread uses fewer. The
         result does not depend on it.
     """
-    reduction, eps = _check_scope(reduction, label_smoothing)
+    reduction, eps, ignore_index = _check_scope(reduction, label_smoothing, ignore_index)
+    threads = _count(threads, "threads")
     if reduction == "none":
         raise ValueError(
             "reduction='none' is not supported by cross_entropy_with_grad; "
@@ -457,19 +490,28 @@ def cross_entropy_with_grad(
             f"{x.dtype} of shape {x.shape}; use cross_entropy and cross_entropy_grad"
         )
     t, w, valid, w_t = _targets(x, target, weight, ignore_index)
-    grad = _output_buffer(out, x.shape, x.dtype, "out")
+    grad = _output_buffer(out, x.shape, x.dtype, "out", input=x)
     g = _scalar_grad_output(grad_output, x.dtype, reduction)
     denominator = x.dtype.type(x.shape[0]) if w_t is None else np.sum(w_t)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = g / denominator if reduction == "mean" else g
     if x.size == 0:  # no rows, or no classes (then every target is ignored)
         return _reference_cross_entropy(x, target, weight, ignore_index, reduction, eps), grad
+    if _poisoned(w, eps):  # smoothing with a NaN or infinite class weight: the reference
+        loss = _reference_cross_entropy(x, target, weight, ignore_index, reduction, eps)
+        grad[...] = _reference_cross_entropy_grad(x, target, weight, ignore_index, reduction,
+                                                  eps, g)
+        return loss, grad
     terms = _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads)
     return terms.reduce(reduction, denominator, x.shape[1]), grad
 
 
-def _output_buffer(out, shape, dtype, name):
-    """`out` checked to be a C-contiguous array of this shape and dtype, or a new array."""
+def _output_buffer(out, shape, dtype, name, input=None):
+    """`out` checked to be a C-contiguous array of this shape and dtype, or a new array.
+
+    `out` may be `input` itself (the gradient then overwrites the logits, block by block),
+    but not a view that overlaps it otherwise: blocks would read logits already overwritten.
+    """
     if out is None:
         return np.empty(shape, dtype)
     if not isinstance(out, np.ndarray) or out.shape != tuple(shape) or out.dtype != dtype:
@@ -479,7 +521,18 @@ def _output_buffer(out, shape, dtype, name):
         )
     if not out.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous")
+    if input is not None and np.may_share_memory(out, input) and not _same_view(out, input) \
+            and np.shares_memory(out, input):
+        raise ValueError(
+            f"{name} overlaps the input without being the same array: pass {name}=input to "
+            f"overwrite the logits with the gradient, or a buffer of its own")
     return out
+
+
+def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """a and b are the same elements in the same order (the same memory, shape and strides)."""
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
 
 
 # --------------------------------------------------------------------------
@@ -550,7 +603,10 @@ def linear_cross_entropy_with_grad(
 
     threads: threads for the softmax part (the matrix products use NumPy's BLAS threads).
     """
-    reduction, eps = _check_scope(reduction, label_smoothing)
+    reduction, eps, ignore_index = _check_scope(reduction, label_smoothing, ignore_index)
+    threads = _count(threads, "threads")
+    chunk_size = _count(chunk_size, "chunk_size")
+    vocab_chunk_size = _count(vocab_chunk_size, "vocab_chunk_size")
     if reduction == "none":
         raise ValueError(
             "reduction='none' is not supported by linear_cross_entropy_with_grad; "
@@ -585,6 +641,13 @@ def linear_cross_entropy_with_grad(
     denominator = dtype(n_rows) if w_t is None else np.sum(w_t)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = g / denominator if reduction == "mean" else g
+
+    if _poisoned(w, eps) and n_rows and n_classes:  # a degenerate call: the logits whole
+        z = h @ w_cls.T if bias is None else h @ w_cls.T + bias
+        loss = _reference_cross_entropy(z, target, class_weight, ignore_index, reduction, eps)
+        grad_z = _reference_cross_entropy_grad(z, target, class_weight, ignore_index, reduction,
+                                               eps, g)
+        return loss, grad_z @ w_cls, grad_z.T @ h, None if bias is None else grad_z.sum(axis=0)
 
     grad_input = np.zeros_like(h) if n_classes == 0 else np.empty_like(h)
     grad_weight = np.zeros_like(w_cls)
@@ -720,7 +783,7 @@ def _vocab_chunked_rows(
             if eps > 0:
                 grad_z -= scale * spread * (1 if w is None else w[v0:v1])
             if valid is not None:
-                grad_z[~valid] = 0
+                _clear_ignored(grad_z, ~valid, np.isnan(lse))
             if v0 == 0:
                 np.matmul(grad_z, classifier[v0:v1], out=grad_input_b)
             else:

@@ -14,6 +14,8 @@ import numpy as np
 
 from . import _validation as check
 from .losses import (
+    _per_class,
+    _probability_target_dtype,
     KL_REDUCTIONS,
     _bce_arguments,
     _bce_logits_arguments,
@@ -75,28 +77,42 @@ def _per_position_scale(g, reduction: str, denominator, dtype) -> np.ndarray:
 # --------------------------------------------------------------------------
 # softmax family
 # --------------------------------------------------------------------------
-def log_softmax_grad(input, dim: int, grad_output) -> np.ndarray:
-    """Gradient of log_softmax(input, dim) given the upstream gradient g.
+def _same_shape_grad_output(grad_output, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """The upstream gradient of an output of `shape`: ones if None, else an array of exactly
+    that shape (torch's backward refuses any other, broadcastable or not)."""
+    if grad_output is None:
+        return np.ones(shape, dtype)
+    g = check.to_numpy(grad_output, "grad_output")
+    if g.shape != tuple(shape):
+        raise ValueError(f"grad_output has shape {g.shape} but the output has shape "
+                         f"{tuple(shape)}; they must be the same")
+    if not (np.issubdtype(g.dtype, np.floating) or np.issubdtype(g.dtype, np.integer)):
+        raise TypeError(f"grad_output must hold numbers, got dtype {g.dtype}")
+    return g.astype(dtype)
+
+
+def log_softmax_grad(input, dim: int, grad_output=None) -> np.ndarray:
+    """Gradient of log_softmax(input, dim) given the upstream gradient g (ones if None).
 
         d/dx_j sum_k g_k log_softmax(x)_k = g_j - softmax(x)_j * sum_k g_k
     """
     x, axis = _logits(input, dim, None)
     dtype = check.compute_dtype(x.dtype)
-    g = np.broadcast_to(check.to_numpy(grad_output, "grad_output").astype(dtype), x.shape)
+    g = _same_shape_grad_output(grad_output, x.shape, dtype)
     p = softmax(x.astype(dtype), axis)
     if x.ndim == 0:
         return (g - p * g).astype(x.dtype)
     return (g - p * np.sum(g, axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
-def softmax_grad(input, dim: int, grad_output) -> np.ndarray:
-    """Gradient of softmax(input, dim) given the upstream gradient g.
+def softmax_grad(input, dim: int, grad_output=None) -> np.ndarray:
+    """Gradient of softmax(input, dim) given the upstream gradient g (ones if None).
 
         d/dx_j sum_k g_k softmax(x)_k = s_j * (g_j - sum_k g_k s_k),   s = softmax(x)
     """
     x, axis = _logits(input, dim, None)
     dtype = check.compute_dtype(x.dtype)
-    g = np.broadcast_to(check.to_numpy(grad_output, "grad_output").astype(dtype), x.shape)
+    g = _same_shape_grad_output(grad_output, x.shape, dtype)
     s = softmax(x.astype(dtype), axis)
     if x.ndim == 0:
         return (s * (g - g * s)).astype(x.dtype)
@@ -116,15 +132,19 @@ def logsumexp_grad(input, dim, keepdim: bool = False, grad_output=None) -> np.nd
     x = x.astype(dtype, copy=False)
     if x.ndim == 0:
         axes = ()
-    lse = np.asarray(logsumexp(x, dim, keepdim=True))
-    if grad_output is None:
-        g = np.ones(lse.shape, dtype)
-    else:
-        g = check.to_numpy(grad_output, "grad_output").astype(dtype)
-        if not keepdim and x.ndim > 0:
-            g = np.expand_dims(g, axes)  # back to the reduced axes' positions
+    original = check.to_numpy(input, "input")
+    input_dtype = original.dtype
+    # The forward's result in the input's dtype, as torch stores it (its float16 recipe too).
+    lse = np.asarray(logsumexp(original, dim, keepdim=True)).astype(dtype)
+    out_shape = np.asarray(logsumexp(x, dim, keepdim=keepdim)).shape
+    g = _same_shape_grad_output(grad_output, out_shape, dtype)
+    if not keepdim and x.ndim > 0:
+        g = np.expand_dims(g, axes)  # back to the reduced axes' positions
     with np.errstate(invalid="ignore", over="ignore"):
-        return (g * np.exp(x - lse)).astype(check.to_numpy(input, "input").dtype, copy=False)
+        if input_dtype == np.float16:  # torch's half ops round after each step
+            e = np.exp((x - lse).astype(np.float16).astype(dtype)).astype(np.float16)
+            return (g.astype(np.float16).astype(dtype) * e.astype(dtype)).astype(np.float16)
+        return (g * np.exp(x - lse)).astype(input_dtype, copy=False)
 
 
 # --------------------------------------------------------------------------
@@ -141,6 +161,7 @@ def nll_loss_grad(
     the loss is NaN but the gradient is all zeros, as in torch.
     """
     reduction = check.check_reduction(reduction)
+    ignore_index = check.integer_argument(ignore_index, "ignore_index")
     x, t, w, valid, w_t, out_dtype = _class_terms(input, target, weight, ignore_index)
     g = _upstream(grad_output, _position_shape(x), reduction, x.dtype).reshape(-1)
     g = g.reshape(t.shape) if g.size == t.size else g
@@ -174,6 +195,7 @@ def cross_entropy_grad(
     D = N * d1 * ... * dk for 'mean'.
     """
     reduction = check.check_reduction(reduction)
+    ignore_index = check.integer_argument(ignore_index, "ignore_index")
     eps = _check_label_smoothing(label_smoothing)
     x_raw = check.float_input(input)
     if check.to_numpy(target, "target").shape == x_raw.shape:
@@ -186,16 +208,26 @@ def cross_entropy_grad(
     scale = _per_position_scale(g, reduction, np.sum(w_t), x.dtype)
 
     p = _classes_last(softmax(x, 0 if x.ndim == 1 else 1))
+    if n_classes == 0:  # no classes: an empty gradient
+        return np.zeros(x.shape, out_dtype)
     safe_t = np.where(valid, t, 0)[..., None]
     with np.errstate(invalid="ignore"):
         # The chain rule through l = log_softmax(x). First the gradient with respect to l:
-        # the smoothing term gives -eps/C * w_c * g/D to every class, the nll term adds
-        # -(1 - eps) * w[t] * g/D to the target class ...
-        upstream = np.broadcast_to(-(eps / n_classes) * w * np.asarray(scale)[..., None], p.shape).copy()
+        # the smoothing term gives -eps/C * w_c * g/D to every class (only when eps > 0: a
+        # NaN weight of a class that is never a target must not reach the gradient), the
+        # nll term adds -(1 - eps) * w[t] * g/D to the target class ...
+        if eps > 0:
+            upstream = np.broadcast_to(-(eps / n_classes) * w * np.asarray(scale)[..., None],
+                                       p.shape).copy()
+        else:
+            upstream = np.zeros(p.shape, x.dtype)
         target_entries = np.take_along_axis(upstream, safe_t, axis=-1)
         nll_part = (-(1 - eps) * w_t * scale)[..., None]
         np.put_along_axis(upstream, safe_t, target_entries + nll_part, axis=-1)
-        upstream = np.where(valid[..., None], upstream, x.dtype.type(0))
+        # Ignored positions get 0 -- times the weights when smoothing, as torch masks the
+        # smoothing term only after weighting it (so a NaN or inf weight makes them NaN).
+        ignored_upstream = w * x.dtype.type(0) if eps > 0 else x.dtype.type(0)
+        upstream = np.where(valid[..., None], upstream, ignored_upstream)
         # ... then log_softmax's backward: d/dx_j = u_j - p_j * sum_k u_k.
         grad = upstream - p * np.sum(upstream, axis=-1, keepdims=True)
     return _classes_back(grad, x.shape).astype(out_dtype, copy=False)
@@ -209,20 +241,23 @@ def _cross_entropy_probabilities_grad(x, target, weight, ignore_index, reduction
             f"ignore_index={ignore_index} is not supported for probability (floating-point) targets"
         )
     n_classes = x.shape[0] if x.ndim == 1 else x.shape[1]
-    dtype = check.compute_dtype(np.result_type(x.dtype, y.dtype))
+    dtype = check.compute_dtype(_probability_target_dtype(x, y, weight))
     w = check.class_weight(weight, n_classes, dtype, strict_dtype=False)
     w = np.ones(n_classes, dtype) if w is None else w.astype(dtype, copy=False)
-    p = _classes_last(softmax(x.astype(dtype, copy=False), 0 if x.ndim == 1 else 1))
     q = _classes_last(y.astype(dtype, copy=False))
     if eps > 0:
-        q = (1 - eps) * q + eps / n_classes
+        q = (1 - eps) * q + _per_class(eps, n_classes)
     positions = x.size // n_classes if n_classes else 0
     g = _upstream(grad_output, _position_shape(x), reduction, dtype)
-    g = g.reshape(p.shape[:-1]) if g.size == positions else g
+    g = g.reshape(q.shape[:-1]) if g.size == positions else g
     scale = _per_position_scale(g, reduction, positions, dtype)
-    grad = p * np.sum(w * q, axis=-1, keepdims=True) - w * q
     with np.errstate(invalid="ignore"):
-        grad = grad * np.asarray(scale)[..., None]
+        # The upstream gradient of l = log_softmax(x), in the promoted dtype, then
+        # log_softmax's backward in the input's own dtype, as torch's autograd runs it.
+        own = check.compute_dtype(x.dtype)
+        upstream = (-w * q * np.asarray(scale)[..., None]).astype(own, copy=False)
+        p = _classes_last(softmax(x.astype(own, copy=False), 0 if x.ndim == 1 else 1))
+        grad = upstream - p * np.sum(upstream, axis=-1, keepdims=True)
     return _classes_back(grad, x.shape).astype(x.dtype, copy=False)
 
 
@@ -285,6 +320,7 @@ def kl_div_grad(input, target, reduction: str = "mean", log_target: bool = False
     summed back to the input's shape where the target broadcast it.
     """
     reduction = check.check_reduction(reduction, allowed=KL_REDUCTIONS)
+    log_target = check.bool_argument(log_target, "log_target")
     input_dtype = check.to_numpy(input, "input").dtype
     x, y, _ = _kl_arguments(input, target)
     out_shape = np.broadcast_shapes(x.shape, y.shape)

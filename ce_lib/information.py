@@ -131,8 +131,9 @@ def binary_entropy(p, base: float = math.e):
 def cross_entropy(p, q, axis: int = -1, base: float = math.e):
     """Cross-entropy H(p, q) = -sum_x p(x) log q(x) along `axis`.
 
-    The expected code length when outcomes follow p but the code was built
-    for q. H(p, q) >= H(p), with equality exactly when q = p (Gibbs).
+    The expected length of the ideal code for q (lengths -log q(x)) when outcomes
+    follow p; a real prefix code built for q (Shannon's) comes within one bit of it.
+    H(p, q) >= H(p), with equality exactly when q = p (Gibbs).
     """
     scale = _log_base(base)
     p, q = _pair(p, q, axis)
@@ -142,7 +143,7 @@ def cross_entropy(p, q, axis: int = -1, base: float = math.e):
 def kl_divergence(p, q, axis: int = -1, base: float = math.e):
     """Kullback-Leibler divergence KL(p||q) = sum_x p(x) log(p(x) / q(x)) along `axis`.
 
-    The extra code length paid for using q's code on p's data:
+    The extra length paid for using the ideal code for q on p's data:
     KL(p||q) = H(p, q) - H(p) >= 0, zero only when p = q; not symmetric.
     """
     scale = _log_base(base)

@@ -82,11 +82,13 @@ def _classes_last(x: np.ndarray) -> np.ndarray:
     return np.moveaxis(x, 1, -1)
 
 
-def _check_label_smoothing(label_smoothing: float) -> float:
-    """torch raises above 1 and silently treats a negative value as 0."""
-    if label_smoothing > 1.0:
+def _check_label_smoothing(label_smoothing) -> float:
+    """label_smoothing as torch takes it: a real number; above 1 (or +inf) raises;
+    anything not above 0 (negative, -inf, NaN) silently means no smoothing."""
+    value = check.real_argument(label_smoothing, "label_smoothing")
+    if value > 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
-    return max(float(label_smoothing), 0.0)
+    return value if value > 0.0 else 0.0
 
 
 def _class_terms(input, target, weight, ignore_index):
@@ -107,13 +109,23 @@ def _class_terms(input, target, weight, ignore_index):
     x = x.astype(dtype, copy=False)
     w = np.ones(n_classes, dtype) if w is None else w.astype(dtype, copy=False)
     valid = t != ignore_index
+    if n_classes == 0:  # no classes: every target is ignored (any other raised above)
+        return x, t, w, valid, np.zeros(t.shape, dtype), out_dtype
     safe_t = np.where(valid, t, 0)
     w_t = np.where(valid, w[safe_t], dtype.type(0))
     return x, t, w, valid, w_t, out_dtype
 
 
+def _per_class(eps: float, n_classes: int) -> np.float64:
+    """eps / C as torch computes it: with no classes it is inf (and inf * 0 is NaN)."""
+    with np.errstate(divide="ignore"):
+        return np.float64(eps) / np.float64(n_classes)
+
+
 def _gather(values: np.ndarray, t: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """values[position, t[position]] for a (positions..., C) array; 0 where ignored."""
+    if values.shape[-1] == 0:  # no classes, so every position is ignored
+        return np.zeros(values.shape[:-1], values.dtype)
     safe_t = np.where(valid, t, 0)
     picked = np.take_along_axis(values, safe_t[..., None], axis=-1)[..., 0]
     return np.where(valid, picked, values.dtype.type(0))
@@ -145,6 +157,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     may be a real class. Targets outside [0, C) raise IndexError.
     """
     reduction = check.check_reduction(reduction)
+    ignore_index = check.integer_argument(ignore_index, "ignore_index")
     x, t, w, valid, w_t, out_dtype = _class_terms(input, target, weight, ignore_index)
     picked = _gather(_classes_last(x), t, valid)
     loss = np.where(valid, -picked * w_t, x.dtype.type(0))
@@ -190,6 +203,7 @@ def cross_entropy(
     numbers without those arrays (chapter 6; bench/ measures them).
     """
     reduction = check.check_reduction(reduction)
+    ignore_index = check.integer_argument(ignore_index, "ignore_index")
     eps = _check_label_smoothing(label_smoothing)
     x_raw = check.float_input(input)
     target_array = check.to_numpy(target, "target")
@@ -209,10 +223,15 @@ def cross_entropy(
         shifted = logits - np.max(logits, axis=-1, keepdims=True, initial=-np.inf)
         target_shifted = _gather(shifted, t, valid)
         weighted_shifted = shifted @ w if eps > 0 else None
+        # A NaN or infinite class weight: the smoothing sum term by term, as torch forms it
+        # (sum(w) * log_s - sum_c w_c shifted_c would be inf - inf = NaN where torch has inf).
+        kept = shifted.copy() if eps > 0 and not np.isfinite(w).all() else None
         log_s = np.log(np.sum(np.exp(shifted, out=shifted), axis=-1))
         nll = np.where(valid, (log_s - target_shifted) * w_t, zero)  # -w[t] * log_softmax(x)_t
         if eps > 0:  # -sum_c w_c * log_softmax(x)_c
-            smooth = np.where(valid, np.sum(w) * log_s - weighted_shifted, zero)
+            smooth = (np.sum(w) * log_s - weighted_shifted if kept is None
+                      else np.sum(w * (log_s[..., None] - kept), axis=-1))
+            smooth = np.where(valid, smooth, zero)
     denominator = np.sum(w_t)
 
     def shaped(per_position):
@@ -224,7 +243,8 @@ def cross_entropy(
     # Each term is reduced on its own, then mixed, as torch does: with every target weight 0,
     # 'mean' is NaN + inf = NaN, not (something positive) / 0 = inf.
     with np.errstate(invalid="ignore"):
-        loss = (1 - eps) * nll + (eps / n_classes) * _reduce(shaped(smooth), reduction, denominator)
+        loss = (1 - eps) * nll + _per_class(eps, n_classes) * _reduce(shaped(smooth), reduction,
+                                                                       denominator)
     return _finish(loss, out_dtype)
 
 
@@ -261,8 +281,16 @@ def _cross_entropy_float16(x, target, weight, ignore_index, reduction, eps):
         return (np.asarray(values, np.float32) * np.float32(factor)).astype(np.float16)
 
     with np.errstate(invalid="ignore", over="ignore"):
-        loss = scaled(nll, 1 - eps) + scaled(smooth_reduced, eps / w.shape[0])
+        loss = scaled(nll, 1 - eps) + scaled(smooth_reduced, _per_class(eps, w.shape[0]))
     return _finish(loss, np.float16)
+
+
+def _probability_target_dtype(x: np.ndarray, y: np.ndarray, weight) -> np.dtype:
+    """The dtype torch returns for probability targets: input, target and weight promoted."""
+    dtypes = [x.dtype, y.dtype]
+    if check.has_dtype(weight) and np.issubdtype(check.to_numpy(weight, "weight").dtype, np.floating):
+        dtypes.append(check.to_numpy(weight, "weight").dtype)
+    return np.result_type(*dtypes)
 
 
 def _cross_entropy_probabilities(x, target, weight, ignore_index, reduction, eps):
@@ -274,14 +302,16 @@ def _cross_entropy_probabilities(x, target, weight, ignore_index, reduction, eps
             f"targets; ignore a position by giving it zero target probabilities"
         )
     n_classes = x.shape[0] if x.ndim == 1 else x.shape[1]
-    out_dtype = np.result_type(x.dtype, y.dtype)
+    out_dtype = _probability_target_dtype(x, y, weight)
     # Here torch multiplies by the weight (type promotion) instead of requiring its dtype.
     w = check.class_weight(weight, n_classes, out_dtype, strict_dtype=False)
     dtype = check.compute_dtype(out_dtype)
-    logp = _classes_last(log_softmax(x.astype(dtype, copy=False), 0 if x.ndim == 1 else 1))
+    # log_softmax runs in the input's own dtype (float32 logits: in float32, even against
+    # float64 targets), and its result is promoted, as in torch.
+    logp = _classes_last(log_softmax(x, 0 if x.ndim == 1 else 1).astype(dtype, copy=False))
     q = _classes_last(y.astype(dtype, copy=False))
     if eps > 0:
-        q = (1 - eps) * q + eps / n_classes
+        q = (1 - eps) * q + _per_class(eps, n_classes)
     terms = q * logp if w is None else w.astype(dtype, copy=False) * q * logp
     if reduction == "none":
         loss = -np.sum(terms, axis=-1)
@@ -445,6 +475,7 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
     empty input with 'batchmean' is NaN.
     """
     reduction = check.check_reduction(reduction, allowed=KL_REDUCTIONS)
+    log_target = check.bool_argument(log_target, "log_target")
     x, y, out_dtype = _kl_arguments(input, target)
     if reduction == "mean":
         warnings.warn(

@@ -71,6 +71,20 @@ def softmax(input, dim: int, dtype=None) -> np.ndarray:
         return (e / np.sum(e, axis=axis, keepdims=True)).astype(out_dtype, copy=False)
 
 
+def _logsumexp_float16(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """torch's float16 logsumexp, bit for bit: every operation (x - m, exp, the sum, log, + m)
+    is computed in float32 and rounded to float16, as torch's half kernels do."""
+    def rounded(values):
+        return values.astype(np.float16).astype(np.float32)
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        m = _row_max(x, axes).astype(np.float32)
+        m = np.where(np.isfinite(m), m, np.float32(0))
+        e = rounded(np.exp(rounded(x.astype(np.float32) - m)))
+        s = rounded(np.sum(e, axis=axes, keepdims=True, dtype=np.float32))
+        return (rounded(np.log(s)) + m).astype(np.float16)
+
+
 def logsumexp(input, dim, keepdim: bool = False) -> np.ndarray:
     """log sum_k exp(x_k) over `dim` (an int or a tuple). Twin of torch.logsumexp.
 
@@ -84,14 +98,18 @@ def logsumexp(input, dim, keepdim: bool = False) -> np.ndarray:
         x = x.astype(np.float32)
     x = float_input(x)
     axes = check_dim(dim, x.ndim)
+    if not axes:
+        raise ValueError(f"dim must name at least one dimension to reduce, got {dim!r}")
     out_dtype = x.dtype
     if x.ndim == 0:
         return x.copy()[()] if not keepdim else x.copy()
-    x = x.astype(compute_dtype(out_dtype), copy=False)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        m = _row_max(x, axes)
-        m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    if out_dtype == np.float16:
+        out = _logsumexp_float16(x, axes)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            m = _row_max(x, axes)
+            m = np.where(np.isfinite(m), m, 0)
+            out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdim:
         out = np.squeeze(out, axis=axes)
     return out.astype(out_dtype, copy=False)[()]
