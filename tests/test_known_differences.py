@@ -56,3 +56,13 @@ def test_float16_probability_target_gradient_is_closer_to_float64_than_torchs():
     ours_error = np.abs(ours.astype(np.float64) - exact).max()
     torch_error = np.abs(theirs.astype(np.float64) - exact).max()
     assert ours_error < torch_error  # torch starts from a float16 log-softmax
+
+
+def test_no_classes_with_extra_dimensions_torch_raises_ce_lib_computes():
+    x, t = np.zeros((2, 0, 3)), np.full((2, 3), -100)
+    error = torch_raises("cross_entropy", x, t, reduction="sum")
+    assert isinstance(error, RuntimeError) and "size mismatch" in str(error)
+    # torch accepts (N, 0) input with every target ignored; ce_lib extends that to (N, 0, d)
+    assert ce_lib.cross_entropy(x, t, reduction="sum") == 0.0
+    assert_close(ce_lib.cross_entropy(x[:, :, 0], t[:, 0], reduction="sum"),
+                 torch_value("cross_entropy", x[:, :, 0], t[:, 0], reduction="sum"))
