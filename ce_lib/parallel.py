@@ -24,8 +24,10 @@ process groups of 2-4 processes.
 Communication goes through a *group*: any object with `rank`, `world_size` and
 `all_reduce(array, op)` (op "sum" or "max", returning the reduced array):
 
-* `TorchDistributedGroup()` wraps torch.distributed's default process group (gloo on CPUs,
-  NCCL on GPUs; launch with `torchrun`);
+* `TorchDistributedGroup()` wraps torch.distributed's default process group (launch with
+  `torchrun`). The arrays are NumPy arrays, so in CPU memory: the group must reduce CPU
+  tensors, which gloo does (on GPU machines, `init_process_group("cpu:gloo,cuda:nccl")`);
+  a group with NCCL alone cannot;
 * `simulate(world_size, fn)` runs fn(group) for W ranks as threads of one process, with
   real collective semantics: a notebook can run a vocab-parallel loss in one kernel.
 
@@ -52,6 +54,7 @@ __all__ = [
     "simulate",
     "vocab_parallel_cross_entropy",
     "vocab_parallel_cross_entropy_grad",
+    "vocab_parallel_cross_entropy_with_grad",
 ]
 
 OPS = ("sum", "max")
@@ -116,7 +119,7 @@ class _Rendezvous:
 class SimulatedGroup:
     """One rank of `simulate`: all_reduce waits for every rank, like a real collective."""
 
-    def __init__(self, rank: int, world_size: int, rendezvous: _Rendezvous):
+    def __init__(self, rank, world_size, rendezvous):
         self.rank, self.world_size, self._shared = rank, world_size, rendezvous
 
     def all_reduce(self, array: np.ndarray, op: str) -> np.ndarray:
@@ -131,8 +134,8 @@ class SimulatedGroup:
         return result
 
     @property
-    def log(self) -> list[tuple[str, int]]:
-        """The collectives so far: (op, numbers all-reduced per rank), in order."""
+    def log(self):
+        """Every collective so far, in order, as a pair: the op and the numbers per rank."""
         return list(self._shared.log)
 
     def _wait(self, op: str) -> None:
@@ -259,7 +262,12 @@ def vocab_parallel_cross_entropy(logits_shard, target, *, vocab_start: int, grou
     """
     z, t, start, ignore, eps, reduction = _shard_arguments(
         logits_shard, target, vocab_start, group, ignore_index, label_smoothing, reduction)
-    lse, picked, row_sums, vocab_size, valid = _row_statistics(z, t, start, group, ignore, eps)
+    return _loss_from(z, _row_statistics(z, t, start, group, ignore, eps), eps, reduction)
+
+
+def _loss_from(z, statistics, eps, reduction):
+    """The loss from the all-reduced row statistics (no communication)."""
+    lse, picked, row_sums, vocab_size, valid = statistics
     with np.errstate(invalid="ignore"):
         loss = lse - picked
         if eps > 0:
@@ -275,6 +283,20 @@ def vocab_parallel_cross_entropy(logits_shard, target, *, vocab_start: int, grou
         return total / z.dtype.type(valid.sum())
 
 
+def vocab_parallel_cross_entropy_with_grad(logits_shard, target, *, vocab_start: int, group,
+                                           ignore_index: int = -100,
+                                           label_smoothing: float = 0.0,
+                                           reduction: str = "mean", grad_output=None):
+    """(loss, this rank's gradient shard) with one set of collectives, as a training step
+    wants them: what vocab_parallel_cross_entropy and vocab_parallel_cross_entropy_grad
+    return, for half the communication of calling both."""
+    z, t, start, ignore, eps, reduction = _shard_arguments(
+        logits_shard, target, vocab_start, group, ignore_index, label_smoothing, reduction)
+    statistics = _row_statistics(z, t, start, group, ignore, eps)
+    return (_loss_from(z, statistics, eps, reduction),
+            _grad_from(z, t, start, statistics, eps, reduction, grad_output))
+
+
 def vocab_parallel_cross_entropy_grad(logits_shard, target, *, vocab_start: int, group,
                                       ignore_index: int = -100, label_smoothing: float = 0.0,
                                       reduction: str = "mean", grad_output=None):
@@ -287,7 +309,13 @@ def vocab_parallel_cross_entropy_grad(logits_shard, target, *, vocab_start: int,
     """
     z, t, start, ignore, eps, reduction = _shard_arguments(
         logits_shard, target, vocab_start, group, ignore_index, label_smoothing, reduction)
-    lse, _, _, vocab_size, valid = _row_statistics(z, t, start, group, ignore, eps)
+    statistics = _row_statistics(z, t, start, group, ignore, eps)
+    return _grad_from(z, t, start, statistics, eps, reduction, grad_output)
+
+
+def _grad_from(z, t, start, statistics, eps, reduction, grad_output):
+    """This rank's gradient shard from the all-reduced row statistics (no communication)."""
+    lse, _, _, vocab_size, valid = statistics
     n = z.shape[0]
     if grad_output is None:
         g = np.ones(n if reduction == "none" else (), z.dtype)

@@ -40,14 +40,20 @@ def pins(path: Path) -> dict[str, str]:
 
 
 def chapter_imports() -> dict[str, set[str]]:
-    """{top-level module: chapters importing it} over the code cells of every chapter."""
+    """{top-level module: chapters importing it} over the code cells of every chapter.
+
+    A script a chapter writes with %%writefile counts too (it runs in the same environment),
+    and the modules it writes (%%writefile name.py) are the chapter's own, not packages.
+    """
     imports: dict[str, set[str]] = {}
+    written: set[str] = set()
     for notebook in sorted((ROOT / "chapters").glob("*.ipynb")):
         cells = json.loads(notebook.read_text())["cells"]
         for cell in cells:
             if cell["cell_type"] != "code":
                 continue
             source = "".join(cell["source"])
+            written.update(re.findall(r"^%%writefile(?:\s+-a)?\s+(\w+)\.py\s*$", source, re.M))
             lines = [line for line in source.splitlines() if not line.lstrip().startswith("%")]
             for node in ast.walk(ast.parse("\n".join(lines))):
                 if isinstance(node, ast.Import):
@@ -58,7 +64,7 @@ def chapter_imports() -> dict[str, set[str]]:
                     continue
                 for name in names:
                     imports.setdefault(name.split(".")[0], set()).add(notebook.name)
-    return imports
+    return {module: chapters for module, chapters in imports.items() if module not in written}
 
 
 def test_binder_pins_the_versions_of_constraints_txt():

@@ -107,6 +107,12 @@ def test_simulated_ranks_match_torch_too(case):
                 parallel.vocab_parallel_cross_entropy_grad(shard, target, **kwargs))
 
     results = parallel.simulate(world_size, rank_job)
+    both = parallel.simulate(world_size, lambda group: parallel.vocab_parallel_cross_entropy_with_grad(
+        split(logits, bounds, group.rank), target, vocab_start=bounds[group.rank], group=group,
+        **options))
+    for (loss_a, grad_a), (loss_b, grad_b) in zip(results, both):
+        np.testing.assert_array_equal(loss_a, loss_b)
+        np.testing.assert_array_equal(grad_a, grad_b)
     for rank_loss, _ in results:
         assert_matches(rank_loss, loss, str(logits.dtype), f"case {case} loss")
     assert_matches(np.concatenate([g for _, g in results], axis=1), grad, str(logits.dtype),
@@ -125,6 +131,14 @@ def test_a_step_all_reduces_3n_numbers_plus_the_vocabulary_size():
 
     log = parallel.simulate(2, rank_job)[0]
     assert log == [("sum", 1), ("max", n), ("sum", 2 * n)]
+
+    def both_job(group):
+        parallel.vocab_parallel_cross_entropy_with_grad(
+            split(logits, [0, 4, 10], group.rank), target, vocab_start=[0, 4][group.rank],
+            group=group)
+        return group.log
+
+    assert parallel.simulate(2, both_job)[0] == log   # loss and gradient: one set
 
 
 def test_a_simulated_rank_that_raises_stops_the_others_and_its_error_is_raised():
