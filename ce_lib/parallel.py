@@ -135,7 +135,7 @@ class SimulatedGroup:
 
     @property
     def log(self):
-        """Every collective so far, in order, as a pair: the op and the numbers per rank."""
+        """Every collective so far, in order, each as the pair (op, numbers per rank)."""
         return list(self._shared.log)
 
     def _wait(self, op: str) -> None:
