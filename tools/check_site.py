@@ -29,12 +29,20 @@ Accessibility basics, on the main content (<article>) of every page:
     empty, and visible, at once or once the reader opens the toggles they can see (a
     hide-output cell's "Show code cell output", a dropdown solution).
 
+Layout, on every page:
+
+  - at 390 px (a phone) the page does not scroll sideways (document scrollWidth <= clientWidth;
+    the run names what sticks out), and a screenshot of it is saved as phone__*.png;
+  - no typeset formula shows a TeX macro as text (a backslash in an <mtext>, e.g. "cross\\_entropy");
+  - at 1280 px, display equations wider than their box (the reader scrolls them sideways) are
+    counted and listed, as check "wide-maths" of the known-failures list below.
+
 Known accessibility failures are listed, per page and check, in
 tools/accessibility_known_failures.txt: they are reported but do not fail the run, a page
 with more failures than listed fails, and one with fewer asks for the list to be lowered.
 
-It saves a full-page screenshot of every page to _build/screenshots/ (and of one chapter in
-the dark theme, and of the search results) for a person to look at, and exits non-zero with a report of every problem.
+It saves a full-page screenshot of every page to _build/screenshots/, at 1280 px and at 390 px
+(phone__*.png), and of one chapter in the dark theme (at both widths) and of the search results, for a person to look at, and exits non-zero with a report of every problem.
 """
 from __future__ import annotations
 
@@ -159,6 +167,63 @@ INSPECT_PAGE = """async (timeoutMs) => {
   };
 }"""
 
+
+# Run in the page at the desktop width, once MathJax has finished: the display equations wider
+# than their box (the reader must scroll them sideways), and the typeset formulas that show a
+# TeX macro as text (a backslash in an <mtext>, e.g. \texttt{cross\_entropy} without the
+# textmacros extension shows "cross\_entropy").
+INSPECT_MATHS = r"""() => {
+  const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+  if (!doc || !doc.math) return {wide: [], rawMacros: []};
+  const wide = [], rawMacros = [];
+  for (const item of Array.from(doc.math)) {
+    const root = item.typesetRoot;
+    if (!root || !root.isConnected) continue;
+    const tex = String(item.math || '').replace(/\s+/g, ' ').trim();
+    let mml = '';
+    try { mml = MathJax.startup.toMML(item.root); } catch (e) { mml = ''; }
+    const texts = (mml.match(/<mtext[^>]*>[^<]*<\/mtext>/g) || []).join(' ');
+    if (/\\[_A-Za-z{}$&%#]/.test(texts)) rawMacros.push(tex.slice(0, 80));
+    if (item.display && root.scrollWidth > root.clientWidth + 1) {
+      const box = root.closest('.admonition');
+      let title = box ? box.querySelector('.admonition-title') : null;
+      if (!title) {
+        const section = root.closest('section');
+        title = section ? section.querySelector('h1, h2, h3, h4, h5, h6') : null;
+      }
+      const where = title ? title.textContent.replace(/[#¶]/g, '').replace(/\s+/g, ' ').trim() : '';
+      wide.push({tex: tex.slice(0, 90), width: root.scrollWidth, column: root.clientWidth,
+                 where: where.slice(0, 70)});
+    }
+  }
+  return {wide, rawMacros};
+}"""
+
+# Run in the page at the phone width: does the page scroll sideways, and what sticks out (the
+# outermost elements past the right edge, or the innermost box whose own text overflows).
+INSPECT_PHONE = r"""() => {
+  const root = document.documentElement, vw = root.clientWidth;
+  const name = e => e.tagName.toLowerCase() + (e.classList.length ? '.' + [...e.classList].join('.') : '')
+    + ' "' + (e.textContent || '').replace(/\s+/g, ' ').trim().slice(0, 50) + '"';
+  const culprits = [];
+  if (root.scrollWidth > vw) {
+    for (const e of document.querySelectorAll('body *')) {
+      const r = e.getBoundingClientRect(), parent = e.parentElement.getBoundingClientRect();
+      if (r.width && r.right > vw + 1 && parent.right <= vw + 1)
+        culprits.push(name(e) + ' sticks out ' + Math.round(r.right - vw) + ' px');
+    }
+    if (!culprits.length) {
+      const over = [...document.querySelectorAll('body *')].filter(e => e.clientWidth > 0
+        && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible');
+      over.filter(e => !over.some(o => o !== e && e.contains(o))).forEach(e =>
+        culprits.push(name(e) + ': its text is ' + (e.scrollWidth - e.clientWidth) + ' px too wide'));
+    }
+  }
+  return {scrollWidth: root.scrollWidth, clientWidth: vw, culprits: culprits.slice(0, 5)};
+}"""
+PHONE_VIEWPORT = {"width": 390, "height": 844}     # a phone (iPhone 12 to 15) in portrait
+DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
+PHONE_SETTLE_MS = 600   # the theme animates its layout change (sidebars, margins) on resize
 
 class _IdCollector(HTMLParser):
     def __init__(self) -> None:
@@ -343,6 +408,7 @@ ACCESSIBILITY_CHECKS = {
     "img-alt": "images without alt text or caption",
     "headings": "heading levels skipped",
     "cell-outputs": "code cells whose output is not shown",
+    "wide-maths": f"display equations wider than their box at {DESKTOP_VIEWPORT['width']} px",
 }
 
 
@@ -408,11 +474,28 @@ def check_page(page, site: Path, base: str, path: Path, shots: Path) -> tuple[li
             problems.append(f"broken anchor: {shown}")
 
     page.screenshot(path=str(shots / screenshot_name(rel)), full_page=True)
+    maths = page.evaluate(INSPECT_MATHS) if info["containers"] else {"wide": [], "rawMacros": []}
+    for tex in maths["rawMacros"]:
+        problems.append(f"a TeX macro shown as text in typeset maths: {tex!r}")
+    wide_maths = [f"{w['width']} px in a {w['column']} px box"
+                  + (f", in {w['where']!r}" if w["where"] else "") + f": {w['tex']}"
+                  for w in maths["wide"]]
+
+    page.set_viewport_size(PHONE_VIEWPORT)   # the phone: nothing may scroll the page sideways
+    page.wait_for_timeout(PHONE_SETTLE_MS)
+    phone = page.evaluate(INSPECT_PHONE)
+    if phone["scrollWidth"] > phone["clientWidth"]:
+        problems.append(f"at {PHONE_VIEWPORT['width']} px the page scrolls sideways "
+                        f"({phone['scrollWidth']} px wide): " + "; ".join(phone["culprits"]))
+    page.screenshot(path=str(shots / ("phone__" + screenshot_name(rel))), full_page=True)
+    page.set_viewport_size(DESKTOP_VIEWPORT)
+
     cells = notebook_cells(site, rel)
     accessibility = {
         "img-alt": alt_text_findings(info, cells),
         "headings": heading_findings(info),
         "cell-outputs": output_findings(page.evaluate(OPEN_TOGGLES_AND_INSPECT_CELLS), cells),
+        "wide-maths": wide_maths,
     }
     return problems, accessibility
 
@@ -463,6 +546,10 @@ def check_dark_mode(context, base: str, shots: Path) -> list[str]:
             if seen[-1] == "dark":
                 page.wait_for_timeout(300)  # let the colours settle before the screenshot
                 page.screenshot(path=str(shots / ("dark-mode__" + screenshot_name(DARK_MODE_PAGE))))
+                page.set_viewport_size(PHONE_VIEWPORT)
+                page.wait_for_timeout(PHONE_SETTLE_MS)
+                page.screenshot(path=str(shots / ("dark-mode__phone__" + screenshot_name(DARK_MODE_PAGE))))
+                page.set_viewport_size(DESKTOP_VIEWPORT)
         if "dark" not in seen:
             problems.append(f"the colour-mode button never switched to the dark theme (saw {seen})")
         elif seen[-1] != start or "light" not in seen[seen.index("dark"):]:
@@ -544,7 +631,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="check-site-profile-") as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             profile, executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, color_scheme="light",
+            viewport=DESKTOP_VIEWPORT, color_scheme="light",
         )
         context.route("**/*", keep_local)
         started = time.monotonic()
@@ -607,7 +694,7 @@ def main() -> int:
                           "[FAIL: remove the line]")
             a11y_failed += 1
     if report:
-        print("\naccessibility (alt text, heading levels, code-cell outputs):")
+        print("\naccessibility and layout (alt text, heading levels, code-cell outputs, wide maths):")
         print("\n".join(report))
         if a11y_failed:
             print("  To fix an image: give its code cell the metadata "
