@@ -18,7 +18,8 @@ Only the LaTeX builder is affected (each transform has formats = ("latex",)); th
    the PDF repeated each work once per chapter that cites it, plus once more. This keeps one
    entry per work, the References page's, and points every citation at it; the
    bibliography is then the References chapter itself (the preamble in _config.yml keeps
-   it from opening a chapter "Bibliography" of its own).
+   it from opening a chapter "Bibliography" of its own), and a chapter's "References"
+   section, left with a heading only, is dropped.
 """
 from __future__ import annotations
 
@@ -149,6 +150,7 @@ class OneBibliography(SphinxPostTransform):
                     node.parent.remove(node)
         if not target:
             return
+        self.drop_emptied_sections()
         from sphinxcontrib.bibtex.nodes import raw_latex
 
         link = re.compile(r"\\hyperlink\{cite\.([^}]*)\}")
@@ -157,6 +159,20 @@ class OneBibliography(SphinxPostTransform):
                            node.rawsource)
             if new != node.rawsource:
                 node.replace_self(raw_latex(new))
+
+
+    def drop_emptied_sections(self) -> None:
+        """Remove a chapter's "References" section once its entries moved to the References page.
+
+        Left in, it would print a heading over nothing at the end of every chapter.
+        """
+        for section in list(self.document.findall(nodes.section)):
+            title = section.next_node(nodes.title)
+            if title is None or title.astext().strip() != "References":
+                continue
+            body = "".join(child.astext() for child in section.children if child is not title)
+            if not body.strip() and section.parent is not None:
+                section.parent.remove(section)
 
 
 def setup(app):
