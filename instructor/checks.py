@@ -77,8 +77,10 @@ class CallResult:
     """What the sandbox reports for one call.
 
     value: the returned value as an array (np.asarray of it), or None if the call raised.
-    error: "ExceptionName: message" if it raised, else "".
-    error_classes: the names of the exception's classes, most derived first (its __mro__).
+    error: "ExceptionName: message" if it raised; "returned ..., not numbers" if it returned
+        something that is not an array of numbers; else "".
+    error_classes: the names of the exception's classes, most derived first (its __mro__);
+        empty when the function did not raise.
     args_after: the array arguments as they were after the call (same order as in the Call,
         positional then keyword; non-arrays as None), for the "unchanged" check.
     note: set by the grader when no result came back (timeout, crash before the call).
@@ -88,6 +90,40 @@ class CallResult:
     error_classes: tuple[str, ...] = ()
     args_after: tuple = ()
     note: str = ""
+
+
+def encode(value, arrays: dict[str, np.ndarray]):
+    """``value`` as JSON, its arrays moved into ``arrays`` (saved with np.savez, no pickle):
+    {"array": key}, {"value": scalar}, {"tuple": [...]}, {"list": [...]} or None."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"array": key}
+    if isinstance(value, np.generic):
+        return encode(np.asarray(value), arrays)
+    if isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return {"list": [encode(v, arrays) for v in value]}
+    raise TypeError(f"a check's argument or expected value must be an array, a scalar, None, "
+                    f"a tuple or a list; got {type(value).__name__}")
+
+
+def decode(item, arrays):
+    """The inverse of ``encode``."""
+    if item is None:
+        return None
+    if "array" in item:
+        return arrays[item["array"]]
+    if "value" in item:
+        return item["value"]
+    if "tuple" in item:
+        return tuple(decode(i, arrays) for i in item["tuple"])
+    return [decode(i, arrays) for i in item["list"]]
 
 
 def array_arguments(call: Call) -> list[np.ndarray | None]:
@@ -131,14 +167,16 @@ def evaluate(check: Check, result: CallResult) -> CheckResult:
 
     if result.note:
         return done(result.note)
+    # error_classes is empty when the function returned, but something that is not numbers
+    problem = f"raised {result.error}" if result.error_classes else result.error
     if check.kind == "raises":
         if result.error and check.expected in result.error_classes:
             return done("")
         if result.error:
-            return done(f"raised {result.error}; expected a {check.expected}")
+            return done(f"{problem}; expected a {check.expected}")
         return done(f"returned normally; expected a {check.expected}")
     if result.error:
-        return done(f"raised {result.error}")
+        return done(problem)
     if check.kind == "unchanged":
         before = array_arguments(check.call)
         for i, (old, new) in enumerate(zip(before, result.args_after)):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 STATUS_CODES = {
     "no_submission": "no submission",
     "not_a_notebook": "not a readable notebook",
+    "renamed": "the notebook had another file name: graded anyway",
     "forbidden_import": "imports a module the assignment does not allow",
     "forbidden_call": "calls a library the assignment forbids (torch, ce_lib) in an answer",
     "restored_cell": "a locked cell was edited or deleted: the original was put back",
@@ -62,6 +63,7 @@ class SubmissionResult:
     late_penalty: float = 0.0    # points taken off for lateness
     graded_at: str = ""          # ISO 8601
     source: str = ""             # the submission's file name, for the instructor
+    output: str = ""             # what the submission printed while graded (the start of it)
 
     def part_scores(self) -> dict[str, tuple[float, float]]:
         """{part: (points, max_points)} in the order the checks first name them."""

@@ -74,8 +74,10 @@ def test_unchanged_sees_a_write_into_the_callers_array():
 
 
 def test_a_call_that_raised_or_never_ran_fails_value_checks():
-    assert evaluate(value_check(1.0), CallResult(error="ZeroDivisionError: x")).message == \
-        "raised ZeroDivisionError: x"
+    raised = CallResult(error="ZeroDivisionError: x", error_classes=("ZeroDivisionError",))
+    assert evaluate(value_check(1.0), raised).message == "raised ZeroDivisionError: x"
+    odd = CallResult(error="returned dict {'a': 1}, not numbers")
+    assert evaluate(value_check(1.0), odd).message == odd.error
     assert evaluate(value_check(1.0), CallResult(note="timeout: 60 s")).message == "timeout: 60 s"
 
 
