@@ -153,7 +153,9 @@ def _value_message(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) 
     bound = atol + rtol * np.abs(w[finite])
     if np.any(err > bound):
         i = int(np.argmax(err - bound))
-        return (f"got {g[finite][i].item()!r}, expected {w[finite][i].item()!r} "
+        where = tuple(int(k) for k in np.argwhere(finite)[i])
+        at = f" at index {where}" if g.ndim else ""
+        return (f"got {g[where].item()!r}{at}, expected {w[where].item()!r} "
                 f"(tolerance {atol:g} + {rtol:g} x |expected|)")
     return ""
 

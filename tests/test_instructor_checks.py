@@ -32,7 +32,7 @@ def test_a_right_value_scores_all_its_points():
     ([1.0, 2.0, np.inf], "expected NaN at index (1,)"),
     ([1.0, np.nan, np.nan], "got NaN at index (2,)"),
     ([1.0, np.nan, -np.inf], "expected +inf at index (2,), got -inf"),
-    ([1.1, np.nan, np.inf], "got 1.1, expected 1.0"),
+    ([1.1, np.nan, np.inf], "got 1.1 at index (0,), expected 1.0"),
     (["a", "b", "c"], "expected numbers"),
 ])
 def test_a_wrong_value_scores_nothing_and_says_why(value, words):

@@ -4,8 +4,8 @@
 # Usage: tools/ensure_venv.sh build|test
 #
 #   build  installs requirements.txt (what a learner needs to run and build the book)
-#   test   installs requirements.txt and every requirements-*.txt present
-#          (for example requirements-instructor.txt, the instructor kit's nbgrader set)
+#   test   installs requirements.txt and every requirements-*.txt present (none today:
+#          a new set of packages for the tests needs only its file and its pins)
 #
 # Both install with -c constraints.txt (every package pinned; torch pinned exactly, since a
 # looser pin downloads a multi-GB CUDA build) and then the course's own package ce_lib

@@ -1,5 +1,5 @@
 # Sums over the first axis instead of the last: right for one distribution, wrong for a batch.
-# expect: entropy 2
+# expect: entropy 1
 
 # %% entropy
 def entropy(p, base=math.e):

@@ -1,5 +1,5 @@
 # "Add a small epsilon" against log 0: q = 0 where p > 0 gives a large finite number, not inf.
-# expect: kl_divergence 2
+# expect: kl_divergence 3.5
 
 # %% kl_divergence
 def kl_divergence(p, q, base=math.e):

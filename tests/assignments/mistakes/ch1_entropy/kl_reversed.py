@@ -1,5 +1,5 @@
 # The arguments swapped: computes KL(q || p) instead of KL(p || q).
-# expect: kl_divergence 0
+# expect: kl_divergence 1
 
 # %% kl_divergence
 def kl_divergence(p, q, base=math.e):

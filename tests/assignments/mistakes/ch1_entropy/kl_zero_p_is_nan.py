@@ -1,5 +1,5 @@
 # KL without the 0 log(0 / q) = 0 convention: a zero in p gives nan.
-# expect: kl_divergence 0
+# expect: kl_divergence 1.5
 
 # %% kl_divergence
 def kl_divergence(p, q, base=math.e):

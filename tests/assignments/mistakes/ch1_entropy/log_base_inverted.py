@@ -1,5 +1,5 @@
 # Unit conversion upside down: multiplies by ln(base) instead of dividing (right in nats only).
-# expect: entropy 0
+# expect: entropy 3.25
 
 # %% entropy
 def entropy(p, base=math.e):

@@ -1,5 +1,5 @@
 # Entropy without the 0 log 0 = 0 convention: a zero probability gives 0 * log 0 = nan.
-# expect: entropy 0
+# expect: entropy 2.25
 
 # %% entropy
 def entropy(p, base=math.e):

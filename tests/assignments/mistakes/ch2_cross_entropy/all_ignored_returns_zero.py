@@ -1,5 +1,5 @@
 # "Guards" the empty case: returns 0 when every target is ignored (PyTorch returns nan).
-# expect: weights_and_ignore 1
+# expect: weights_and_ignore 3
 
 # %% cross_entropy
 def cross_entropy(logits, target, weight=None, ignore_index=-100):

@@ -1,5 +1,5 @@
 # Ignored examples leave the numerator but their (placeholder) weight w[0] stays in the denominator.
-# expect: weights_and_ignore 0
+# expect: weights_and_ignore 1.25
 
 # %% cross_entropy
 def cross_entropy(logits, target, weight=None, ignore_index=-100):

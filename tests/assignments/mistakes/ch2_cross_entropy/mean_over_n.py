@@ -1,5 +1,5 @@
 # Weighted losses averaged over the number of examples, not divided by the sum of their weights.
-# expect: weights_and_ignore 0
+# expect: weights_and_ignore 2
 
 # %% cross_entropy
 def cross_entropy(logits, target, weight=None, ignore_index=-100):

@@ -1,5 +1,5 @@
 # Returns the weighted sum of the losses, never divided.
-# expect: cross_entropy 0, weights_and_ignore 0
+# expect: cross_entropy 1.5, weights_and_ignore 0.5
 
 # %% cross_entropy
 def cross_entropy(logits, target, weight=None, ignore_index=-100):

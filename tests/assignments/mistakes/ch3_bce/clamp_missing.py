@@ -1,7 +1,7 @@
 # Forms sigma(x) and takes log(sigma) and log(1 - sigma) with no clamp: 1 - sigma(30) keeps only
 # 3 digits, 1 - sigma(1e4) is exactly 0 and its log -inf. (torch's BCELoss on probabilities
 # clamps each log at -100; BCE with logits needs no clamp, since it never forms sigma.)
-# expect: bce_with_logits 0, pos_weight 1
+# expect: bce_with_logits 2.25, pos_weight 3.5
 
 # %% bce_with_logits
 def bce_with_logits(x, y, pos_weight=None):

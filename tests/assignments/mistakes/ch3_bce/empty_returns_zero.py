@@ -1,5 +1,5 @@
 # Divides by max(size, 1) "to be safe": an empty input gives 0 instead of nan.
-# expect: bce_with_logits 1
+# expect: bce_with_logits 2.75
 
 # %% bce_with_logits
 def bce_with_logits(x, y, pos_weight=None):

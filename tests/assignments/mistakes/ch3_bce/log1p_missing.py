@@ -1,5 +1,5 @@
 # The stable form with np.log(1 + u) instead of np.log1p(u): log sigma(40) rounds to 0.
-# expect: log_sigmoid 1
+# expect: log_sigmoid 1.75
 
 # %% log_sigmoid
 def log_sigmoid(x):

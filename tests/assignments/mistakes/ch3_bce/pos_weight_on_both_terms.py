@@ -1,5 +1,5 @@
 # pos_weight multiplies the whole loss, like an element weight, not just the positive term.
-# expect: pos_weight 0
+# expect: pos_weight 1
 
 # %% bce_with_logits
 def bce_with_logits(x, y, pos_weight=None):

@@ -1,5 +1,5 @@
 # Weights the NLL term but sums the smoothing term over classes without their weights w_c.
-# expect: class_weights 0
+# expect: class_weights 1.5
 
 # %% smoothed_cross_entropy
 def smoothed_cross_entropy(logits, target, eps, weight=None):

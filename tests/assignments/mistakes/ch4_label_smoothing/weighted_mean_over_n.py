@@ -1,5 +1,5 @@
 # The right weighted numerator, divided by N instead of by the sum of the targets' weights.
-# expect: class_weights 0
+# expect: class_weights 1
 
 # %% smoothed_cross_entropy
 def smoothed_cross_entropy(logits, target, eps, weight=None):
