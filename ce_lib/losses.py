@@ -242,9 +242,12 @@ def cross_entropy(
         return _finish(nll, out_dtype)
     # Each term is reduced on its own, then mixed, as torch does: with every target weight 0,
     # 'mean' is NaN + inf = NaN, not (something positive) / 0 = inf.
+    smooth = _reduce(shaped(smooth), reduction, denominator)
+    # torch multiplies each term by a Python float, which becomes the terms' dtype first: in
+    # float32, an eps / C below float32's range is 0 (and 0 * inf is NaN), as in torch.
+    mix = np.result_type(nll, smooth).type
     with np.errstate(invalid="ignore"):
-        loss = (1 - eps) * nll + _per_class(eps, n_classes) * _reduce(shaped(smooth), reduction,
-                                                                       denominator)
+        loss = mix(1 - eps) * nll + mix(_per_class(eps, n_classes)) * smooth
     return _finish(loss, out_dtype)
 
 

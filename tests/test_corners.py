@@ -103,6 +103,21 @@ def test_fast_paths_match_torch_at_the_corners(case):
     assert_close(in_place, grad, what="fused gradient written over the logits")
 
 
+@pytest.mark.parametrize("eps", [4.3e-233, 1e-46, 1e-30])
+def test_a_label_smoothing_below_float32s_range_is_zero_in_float32_as_in_torch(eps):
+    """torch turns eps / C into the logits' dtype before multiplying: in float32 a tiny eps is
+    0, and 0 times the infinite smoothing term of a -inf logit is NaN (found by hypothesis)."""
+    x = np.zeros((4, 4), np.float32)
+    x[2, 3] = -np.inf
+    t = np.array([0, -100, 0, -100])
+    value, grad = torch_loss_and_grad(x, t, label_smoothing=eps)
+    assert_close(ce_lib.cross_entropy(x, t, label_smoothing=eps), value)
+    assert_close(ce_lib.cross_entropy_grad(x, t, label_smoothing=eps), grad)
+    loss, mine = fused.cross_entropy_with_grad(x, t, label_smoothing=eps)
+    assert_close(loss, value)
+    assert_close(mine, grad)
+
+
 def test_an_ignored_row_of_nan_logits_has_a_nan_gradient_as_in_torch():
     x, target = np.array([[np.nan, 1.0, 2.0], [1.0, 2.0, 3.0]]), np.array([-100, 1])
     _, grad = torch_loss_and_grad(x, target)
