@@ -89,7 +89,7 @@ def checks() -> list[Check]:
     rng = np.random.default_rng(7)
     x = rng.normal(size=(8, 5)) * 3
     y = (rng.random((8, 5)) < 0.4).astype(np.float64)
-    bce(part, "random (8, 5)", x, y, 0.5, 1e-10, 1e-12, unchanged=0.25)
+    bce(part, "random (8, 5)", x, y, 0.25, 1e-10, 1e-12, unchanged=0.25)
     bce(part, "soft targets in [0, 1]", x, rng.random((8, 5)), 0.5, 1e-10, 1e-12)
     bce(part, "float32 (8, 5)", x.astype(np.float32), y.astype(np.float32), 0.25, 1e-5, 1e-6,
         dtype=0.25)
@@ -100,6 +100,20 @@ def checks() -> list[Check]:
         0.25, 1e-5, 1e-6)
     bce(part, "1-D input", rng.normal(size=7), (rng.random(7) < 0.5) * 1.0, 0.25, 1e-10, 1e-12)
     bce(part, "no elements: nan", np.zeros((0, 3)), np.zeros((0, 3)), 0.25, 1e-10, 1e-12)
+    # Targets of another shape than the logits are an error, as in ce_lib and PyTorch (shapes
+    # that cannot broadcast, so that NumPy raises the ValueError for the student's code too).
+    x_bad, y_bad = rng.normal(size=(4, 3)), np.ones((4, 2))
+    for reference in (lambda: ce_lib.binary_cross_entropy_with_logits(x_bad, y_bad),
+                      lambda: F.binary_cross_entropy_with_logits(torch.from_numpy(x_bad),
+                                                                 torch.from_numpy(y_bad))):
+        try:
+            reference()
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("answer key: targets (4, 2) for logits (4, 3) should raise")
+    out.append(Check(part, "targets of shape (4, 2) for logits (4, 3) raise a ValueError", 0.25,
+                     Call("bce_with_logits", (x_bad, y_bad)), "ValueError", "raises"))
 
     part = "pos_weight"
     rng = np.random.default_rng(8)

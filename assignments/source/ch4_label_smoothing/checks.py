@@ -80,8 +80,8 @@ def checks() -> list[Check]:
     rng = np.random.default_rng(10)
     x, t = rng.normal(size=(12, 6)) * 2, rng.integers(0, 6, size=12)
     for eps in (0.05, 0.1, 0.5, 1.0):
-        loss(part, f"random (12, 6), eps = {eps}", x, t, eps, 0.5, 1e-10, 1e-12,
-             unchanged=0.25 if eps == 0.1 else 0.0)
+        loss(part, f"random (12, 6), eps = {eps}", x, t, eps, 0.25 if eps == 0.05 else 0.5,
+             1e-10, 1e-12, unchanged=0.25 if eps == 0.1 else 0.0)
     loss(part, "float32", x.astype(np.float32), t, 0.1, 0.25, 1e-5, 1e-6, dtype=0.25)
     extreme = rng.choice([-1e4, 0.0, 1e4], size=(6, 5))
     te = rng.integers(0, 5, size=6)
@@ -89,6 +89,20 @@ def checks() -> list[Check]:
     loss(part, "float32 logits of +-1e4", extreme.astype(np.float32), te, 0.1, 0.25, 1e-5, 1e-6)
     loss(part, "two classes", rng.normal(size=(5, 2)), rng.integers(0, 2, size=5), 0.2, 0.5,
          1e-10, 1e-12)
+    # A target that is no class is an error, as in ce_lib and PyTorch.
+    x_bad, t_bad = rng.normal(size=(3, 4)), np.array([0, 1, 4])
+    for reference in (lambda: ce_lib.cross_entropy(x_bad, t_bad, label_smoothing=0.1),
+                      lambda: F.cross_entropy(torch.from_numpy(x_bad), torch.from_numpy(t_bad),
+                                              label_smoothing=0.1)):
+        try:
+            reference()
+        except IndexError:
+            pass
+        else:
+            raise AssertionError("answer key: a target of 4 with 4 classes should raise")
+    out.append(Check(part, "a target equal to the number of classes raises an IndexError", 0.25,
+                     Call("smoothed_cross_entropy", (x_bad, t_bad, 0.1)), "IndexError",
+                     "raises"))
 
     part = "class_weights"
     rng = np.random.default_rng(11)

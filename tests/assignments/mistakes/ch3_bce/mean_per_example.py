@@ -1,5 +1,5 @@
 # Sums each example's labels and averages over examples: divides by N, not by N * C elements.
-# expect: bce_with_logits 0.75, pos_weight 0.5
+# expect: bce_with_logits 1, pos_weight 0.5
 
 # %% bce_with_logits
 def bce_with_logits(x, y, pos_weight=None):

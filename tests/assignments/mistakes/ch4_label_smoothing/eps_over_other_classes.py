@@ -1,5 +1,5 @@
 # Spreads eps over the C - 1 other classes (the target keeps exactly 1 - eps): not PyTorch's rule.
-# expect: smoothed_targets 1, smoothed_cross_entropy 0.5, class_weights 1.5
+# expect: smoothed_targets 1, smoothed_cross_entropy 0.75, class_weights 1.5
 
 # %% smoothed_targets
 def smoothed_targets(target, num_classes, eps):

@@ -1,5 +1,5 @@
 # Adds eps / C to the one-hot target without taking eps away from the target class.
-# expect: smoothed_targets 1, smoothed_cross_entropy 0.5, class_weights 1.5
+# expect: smoothed_targets 1, smoothed_cross_entropy 0.75, class_weights 1.5
 
 # %% smoothed_targets
 def smoothed_targets(target, num_classes, eps):
