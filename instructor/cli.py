@@ -20,6 +20,7 @@ from .gradebook import Gradebook, GradebookError
 from .grading import COURSE, GradingError, grade_folder, load_assignment, resolve_names
 from .notebook import NotebookError, read, student_version
 from .policy import PolicyError
+from .sandbox import unprivileged_user
 
 
 def gradebook_of(course: Path) -> Gradebook:
@@ -38,6 +39,10 @@ def cmd_assign(args) -> int:
 
 def cmd_grade(args) -> int:
     book = gradebook_of(args.course_dir)
+    uid = unprivileged_user()
+    print("sandbox: each submission runs as the user nobody" if uid is not None else
+          "sandbox: each submission runs as this user (nobody cannot run this Python, or "
+          "this is not root), guarded by the audit hook alone")
     for name in resolve_names(args.name, args.course_dir):
         t0 = time.monotonic()
         assignment = load_assignment(name, args.course_dir)
@@ -82,9 +87,11 @@ def cmd_grades(args) -> int:
                 columns[name] = column
         for note in book.export_canvas(args.out, args.roster, columns):
             print(f"note: {note}")
+        print(f"Canvas gradebook import: {book.rows_written} students of the roster -> "
+              f"{args.out}")
     else:
-        book.export_csv(args.out)
-    print(f"{args.format} grades of {len(book.students())} students -> {args.out}")
+        rows = book.export_csv(args.out)
+        print(f"grades of {rows} students -> {args.out}")
     return 0
 
 

@@ -89,9 +89,14 @@ class Gradebook:
             return {}
         found = {}
         with open(self.overrides_path, newline="") as f:
-            for row in csv.DictReader(f):
-                o = Override(row["assignment"], row["student"], float(row["score"]),
-                             row["reason"], row.get("by", ""), row.get("at", ""))
+            for line, row in enumerate(csv.DictReader(f), start=2):
+                try:
+                    o = Override(row["assignment"], row["student"], float(row["score"]),
+                                 row["reason"], row.get("by") or "", row.get("at") or "")
+                except (KeyError, TypeError, ValueError):
+                    raise GradebookError(
+                        f"{self.overrides_path}, line {line}: not an override (the columns "
+                        f"are {', '.join(OVERRIDE_FIELDS)}); fix or delete the line") from None
                 found[(o.assignment, o.student)] = o
         return found
 
@@ -182,30 +187,40 @@ class Gradebook:
         """
         columns = columns or {}
         people = read_roster(roster)
-        index: dict[str, dict] = {}
+        index: dict[str, dict] = {}   # ID, SIS user ID, SIS login (lower case) -> person
         for person in people:
             for key in ("ID", "SIS User ID", "SIS Login ID"):
                 if person.get(key):
-                    index.setdefault(person[key].strip(), person)
+                    index.setdefault(person[key].strip().lower(), person)
         notes = []
-        unmatched = [s for s in self.students() if s not in index]
+        unmatched = [s for s in self.students() if s.lower() not in index]
         if unmatched:
             notes.append(f"not in the roster (left out): {', '.join(unmatched)}")
         names = self.names()
         graded: dict[str, dict[str, float]] = {}
+        graded_as: dict[tuple[str, str], str] = {}
         for student in self.students():
-            if student in index:
-                person = index[student]
+            if student.lower() in index:
+                person = index[student.lower()]
                 for name in names:
                     result = self.final(name, student)
-                    if result is not None:
-                        graded.setdefault(person["ID"], {})[name] = result.score
+                    if result is None:
+                        continue
+                    other = graded_as.get((person["ID"], name))
+                    if other is not None:
+                        raise GradebookError(
+                            f"{name}: {other!r} and {student!r} are both {person['Student']} "
+                            f"in the roster; keep one (delete the other's folder and grade "
+                            f"again, or set the score with ./course override)")
+                    graded_as[(person["ID"], name)] = student
+                    graded.setdefault(person["ID"], {})[name] = result.score
         with open(out, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(CANVAS_FIXED + [columns.get(n, n) for n in names])
             writer.writerow(["Points Possible", "", "", "", ""]
                             + [f"{self.assignments[n]['max_score']:g}" for n in names])
             missing = []
+            self.rows_written = len(people)
             for person in people:
                 scores = graded.get(person["ID"], {})
                 if not scores:

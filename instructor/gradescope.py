@@ -119,6 +119,8 @@ def run(root: Path, name: str) -> dict:
 
     source = root / "source"
     checks, parts = load_key(source / "key", name)
+    for key_file in (source / "key").iterdir():   # read: now only this process's user may
+        key_file.chmod(0o600)                       # (the sandbox runs as nobody if it can)
     assignment = Assignment(name, read(source / "key" / f"{name}.ipynb"), checks, parts,
                             Policy.load(source / "assignments" / "course.toml", name))
     notebooks = sorted((root / "submission").glob("*.ipynb"))

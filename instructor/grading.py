@@ -32,7 +32,7 @@ from .sandbox import run_submission
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = ROOT / "assignments"
 STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
-CANVAS_FILE = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)_(?P<late>LATE_)?(?P<user>\d+)_"
+CANVAS_FILE = re.compile(r"^(?P<name>[^_]+(?:_[^_\d][^_]*)*?)_(?P<late>LATE_)?(?P<user>\d+)_"
                          r"(?P<submission>\d+)_(?P<file>.+)$")
 OUTPUT_KEPT = 4000   # characters of printed output kept in the gradebook, for feedback
 ANSWER_KEY_LIBRARIES = {"torch": "forbidden_call", "ce_lib": "forbidden_call"}
@@ -120,7 +120,9 @@ def grade_submission(assignment: Assignment, path: Path | None, student: str, *,
         result.checks = _all_failed(assignment, "no submission")
         result.statuses.append(Status("no_submission"))
         return result
-    if path.name != f"{assignment.name}.ipynb" and not CANVAS_FILE.match(path.name):
+    canvas = CANVAS_FILE.match(path.name)
+    file = re.sub(r"-\d+(?=\.ipynb$)", "", canvas["file"]) if canvas else path.name
+    if file != f"{assignment.name}.ipynb":
         result.statuses.append(Status("renamed", f"graded {path.name}"))
     try:
         submission = submission_code(assignment.source, path)
@@ -216,6 +218,9 @@ def find_submissions(folder: Path, name: str, manifest: dict | None = None,
         if entry.name.startswith("."):
             continue
         canvas = CANVAS_FILE.match(entry.name)
+        if entry.is_file() and not canvas and entry.suffix == ".ipynb":
+            skipped.append(f"{entry.name}: a notebook outside a student folder whose name is "
+                           "not Canvas's <name>_[LATE_]<user id>_<submission id>_<file>")
         if entry.is_file() and canvas:
             file = re.sub(r"-\d+(?=\.ipynb$)", "", canvas["file"])   # Canvas's resubmission -1
             if file != f"{name}.ipynb" and (file.removesuffix(".ipynb") in others

@@ -18,6 +18,7 @@ STATUS_CODES = {
     "forbidden_import": "imports a module the assignment does not allow",
     "forbidden_call": "calls a library the assignment forbids (torch, ce_lib) in an answer",
     "restored_cell": "a locked cell was edited or deleted: the original was put back",
+    "missing_answer": "an answer cell is missing (deleted, or turned into text)",
     "lost_metadata": "cells lost their grading metadata: matched by position or content",
     "crash": "the answer code raised while being defined",
     "timeout": "the answer code ran out of time",

@@ -187,6 +187,9 @@ def submission_code(source: nbformat.NotebookNode, path: Path) -> Submission:
         result.cells.append((cid or f"cell {i + 1}", without_magics(cell.source)))
     if lost:
         result.statuses.append(Status("lost_metadata", ", ".join(lost)))
+    missing = [a for a in answers if a not in by_id or by_id[a].cell_type != "code"]
+    if missing:
+        result.statuses.append(Status("missing_answer", ", ".join(missing)))
     return result
 
 

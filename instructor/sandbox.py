@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ CHILD = Path(__file__).resolve().with_name("sandbox_child.py")
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
 OUTPUT_LIMIT = 20_000   # characters of the submission's printed output kept for feedback
+RESULT_LIMIT = 64 * 2**20   # bytes of arrays one call may send back
 
 
 @dataclass
@@ -62,17 +64,25 @@ def _write_job(job: Path, cells, calls: list[Call], policy: Policy) -> None:
 
 
 def _read_result(job: Path, i: int, note: str) -> tuple[CallResult, list[str]]:
+    """Call i's result as the sandbox wrote it; a missing, malformed or oversized one (the
+    process stopped, or the submission tampered with the writer) is a call not run."""
     try:
-        record = json.loads((job / f"result_{i}.json").read_text())
-        with np.load(job / f"result_{i}.npz", allow_pickle=False) as data:
+        record = json.loads((job / f"result_{i}.json").read_text()[:1_000_000])
+        path = job / f"result_{i}.npz"
+        with zipfile.ZipFile(path) as z:   # refuse to unpack more than a result can need
+            if sum(member.file_size for member in z.infolist()) > RESULT_LIMIT:
+                return CallResult(note=f"not graded: the result is too large (over "
+                                       f"{RESULT_LIMIT // 2**20} MB)"), []
+        with np.load(path, allow_pickle=False) as data:
             values = {k: data[k] for k in data.files}
-    except (OSError, ValueError):
+        result = CallResult(
+            value=values.get("value") if record["value"] else None,
+            error=str(record["error"]), error_classes=tuple(map(str, record["error_classes"])),
+            args_after=tuple(values.get(k) if k else None for k in record["args_after"]),
+        )
+        return result, [str(m) for m in record.get("blocked", [])]
+    except Exception:   # noqa: BLE001 - whatever a tampered file holds, grading goes on
         return CallResult(note=note), []
-    return CallResult(
-        value=values.get("value") if record["value"] else None,
-        error=record["error"], error_classes=tuple(record["error_classes"]),
-        args_after=tuple(values.get(k) if k else None for k in record["args_after"]),
-    ), record.get("blocked", [])
 
 
 # ------------------------------------------------------------------------------ the process
@@ -157,10 +167,11 @@ def run_submission(cells: list[tuple[str, str]], calls: list[Call], policy: Poli
             results.append(result)
             blocked += refused
         try:
-            defined = json.loads((job / "defined.json").read_text())
-        except (OSError, ValueError):
-            defined = {"cell_errors": [], "blocked": []}
-    cell_errors = [tuple(e) for e in defined["cell_errors"]]
+            defined = json.loads((job / "defined.json").read_text()[:1_000_000])
+            cell_errors = [(str(name), str(error)) for name, error in defined["cell_errors"]]
+            defined_blocked = [str(m) for m in defined.get("blocked", [])]
+        except Exception:   # noqa: BLE001 - missing or tampered: no cell errors to report
+            cell_errors, defined_blocked = [], []
     for name, error in cell_errors:
         kind = "timeout" if error.startswith("TimeoutError") else \
             "memory" if error.startswith("MemoryError") else "crash"
@@ -170,7 +181,7 @@ def run_submission(cells: list[tuple[str, str]], calls: list[Call], policy: Poli
                                          f"({policy.memory_mb} MB)"))
     if any(r.error.startswith("TimeoutError") for r in results):
         statuses.append(Status("timeout", f"a call ran longer than {policy.call_timeout_s:g} s"))
-    refused = sorted(set(defined.get("blocked", [])) | set(blocked))
+    refused = sorted(set(defined_blocked) | set(blocked))
     if refused:
         statuses.append(Status("forbidden_import", ", ".join(refused) + " (refused at run time)"))
     if died:

@@ -29,6 +29,9 @@ import traceback
 import numpy as np
 
 JOB = sys.argv[1]
+LAZY_SUBMODULES = ("numpy.testing", "numpy.linalg", "numpy.fft", "numpy.random",
+                   "numpy.polynomial", "numpy.ma", "numpy.lib.stride_tricks", "logging",
+                   "warnings")
 WRITE = open  # kept before any submission code runs
 SAVEZ = np.savez
 ASARRAY = np.asarray
@@ -42,28 +45,40 @@ class CallTimeout(BaseException):
 
 def install_guard(allowed, forbidden_roots, blocked):
     """An audit hook (it cannot be removed) that refuses, for the submission's code:
-    imports outside ``allowed`` (by the submission itself, not by numpy's own imports),
-    reading files under the course folder, writing outside the working directory and the job
-    folder, starting processes, sockets and ctypes."""
+    imports outside ``allowed`` (asked for by the submission, directly or through importlib
+    or any library, not numpy's own imports), opening directories (a directory handle would
+    let a relative path escape the checks below), reading files under the course folder (the
+    answer key, ce_lib), /proc and /sys (the grader's memory), writing outside the working
+    directory and the job folder, listing the course folder, starting processes, sockets,
+    ctypes, and the gc functions that reach other code's objects."""
     allowed = frozenset(allowed)
     work = os.getcwd()
     library = tuple(os.path.realpath(p) for p in {sys.prefix, sys.base_prefix,
                                                    sys.exec_prefix, os.path.dirname(np.__file__)})
     forbidden_roots = tuple(os.path.realpath(r) for r in forbidden_roots)
+    system = ("/proc", "/sys")
     job = os.path.realpath(JOB)
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     denied_events = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
                      "os.fork", "os.forkpty", "socket.", "ctypes.", "os.kill", "os.killpg",
                      "sys.setprofile", "sys.settrace", "os.chmod", "os.chown", "os.link",
-                     "os.symlink", "shutil.", "os.remove", "os.rename", "os.rmdir", "os.truncate")
+                     "os.symlink", "shutil.", "os.remove", "os.rename", "os.rmdir", "os.truncate",
+                     "os.chdir", "os.chroot", "gc.get_objects", "gc.get_referrers",
+                     "gc.get_referents", "sys.addaudithook", "code.__new__", "function.__new__")
 
-    def submission_frame():
-        frame = sys._getframe(2)
+    def asked_by_submission(top):
+        """None if no submission code is on the stack; else the top-level module it asked
+        for: ``top``, or the outermost module being loaded on its behalf (importlib's
+        import_module raises no import event for the module asked for, only for the ones
+        that module imports in turn)."""
+        frame, outermost = sys._getframe(2), top
         while frame is not None:
-            name = frame.f_code.co_filename
-            if not name.startswith("<frozen"):
-                return name.startswith("<submission")
+            if frame.f_code.co_filename.startswith("<submission"):
+                return outermost
+            if frame.f_code.co_name == "<module>":
+                outermost = str(frame.f_globals.get("__name__", top)).split(".")[0]
             frame = frame.f_back
-        return False
+        return None
 
     def under(path, roots):
         return any(path == r or path.startswith(r + os.sep) for r in roots)
@@ -71,20 +86,30 @@ def install_guard(allowed, forbidden_roots, blocked):
     def hook(event, args):
         if event == "import":
             top = str(args[0]).split(".")[0]
-            if top not in allowed and top not in sys.modules and submission_frame():
-                blocked.append(top)
-                raise ImportError(f"the grader does not allow importing {top!r} in this "
+            asked = None if top in allowed or top in sys.modules else asked_by_submission(top)
+            if asked is not None:
+                blocked.append(asked)
+                raise ImportError(f"the grader does not allow importing {asked!r} in this "
                                   "assignment")
         elif event == "open":
-            path, mode = args[0], args[1]
+            path, mode, flags = args
             if not isinstance(path, (str, bytes)):
                 return
             real = os.path.realpath(os.fsdecode(path))
-            writing = isinstance(mode, str) and any(m in mode for m in "wax+")
+            writing = (isinstance(mode, str) and any(m in mode for m in "wax+")) or \
+                (isinstance(flags, int) and flags & write_flags)
+            if os.path.isdir(real):
+                raise PermissionError(f"the grader does not allow opening the folder {real}")
             if writing and not (under(real, (work, job)) or real == os.devnull):
                 raise PermissionError(f"the grader does not allow writing {real}")
-            if under(real, forbidden_roots) and not under(real, library + (work, job)):
+            if under(real, system) or (under(real, forbidden_roots)
+                                       and not under(real, library + (work, job))):
                 raise PermissionError(f"the grader does not allow reading {real}")
+        elif event in ("os.listdir", "os.scandir"):
+            path = args[0]
+            if isinstance(path, (str, bytes)) and under(
+                    os.path.realpath(os.fsdecode(path)), forbidden_roots + system):
+                raise PermissionError("the grader does not allow listing the course folder")
         elif event.startswith(denied_events):
             raise PermissionError(f"the grader does not allow {event}")
 
@@ -119,6 +144,11 @@ def main():
     calls = [(c["function"], [decode(a, arrays) for a in c["args"]],
               {k: decode(v, arrays) for k, v in c["kwargs"].items()}) for c in job["calls"]]
     blocked = []
+    for lazy in LAZY_SUBMODULES:   # loaded now: numpy imports them on first use, which the
+        try:                       # guard would count as the submission's own import
+            __import__(lazy)
+        except ImportError:
+            pass
     install_guard(job["allowed_imports"], job["forbidden_roots"], blocked)
     signal.signal(signal.SIGALRM, on_alarm)
 
@@ -191,4 +221,8 @@ if __name__ == "__main__":
         main()
     except BaseException:
         traceback.print_exc()
-        sys.exit(3)
+        sys.stdout.flush()
+        os._exit(3)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)   # every result is written: do not wait for threads the submission left

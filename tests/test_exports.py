@@ -100,6 +100,20 @@ def test_the_canvas_export_is_canvass_import_format(graded, tmp_path):
                      "in the roster with no grade (left blank): Roe, Ann"]
 
 
+def test_canvas_matching_ignores_case_and_refuses_two_grades_for_one_student(graded, tmp_path):
+    course, _, toy = graded
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER.replace("jane.doe@uni.edu", "Jane.Doe@UNI.edu"))
+    book = Gradebook(course / "gradebook.json")
+    book.export_canvas(tmp_path / "c.csv", roster)
+    assert '"Doe, Jane",1001,S-1,Jane.Doe@UNI.edu,Section A,4' in (tmp_path / "c.csv").read_text()
+    twin = book.final("toy", "jane.doe@uni.edu")
+    twin.student = "1001"                           # the same person, graded twice
+    book.record([twin], toy.max_score, toy.part_points(), toy.parts)
+    with pytest.raises(GradebookError, match="are both Doe, Jane"):
+        book.export_canvas(tmp_path / "c.csv", roster)
+
+
 def test_a_roster_without_canvas_columns_is_refused_by_name(graded, tmp_path):
     course, _, _ = graded
     roster = tmp_path / "roster.csv"

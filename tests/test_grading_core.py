@@ -226,3 +226,24 @@ def test_parallel_grading_gives_the_same_results(course, tmp_path):
     assert strip == [(r.student, r.score, [c.passed for c in r.checks], r.status_text())
                      for r in two]
     assert len({s[1] for s in strip}) >= 3, "the answers should score differently"
+
+
+def test_an_answer_cell_turned_into_text_is_reported_missing(toy, tmp_path):
+    nb = source_notebook()
+    nb.cells[2] = nbformat.v4.new_markdown_cell(nb.cells[2].source, metadata=nb.cells[2].metadata)
+    r = grade(toy, tmp_path, nb)
+    assert r.score == 0 and [s.detail for s in r.statuses if s.code == "missing_answer"] == \
+        ["double"]
+
+
+def test_canvas_names_with_underscores_and_odd_files_are_graded_or_reported(course, tmp_path):
+    folder = tmp_path / "submissions"
+    write(folder / "doe_jane_11111_2_toy.ipynb", source_notebook())
+    write(folder / "smithbob_22222_3_Untitled.ipynb", source_notebook())
+    write(folder / "stray.ipynb", source_notebook())
+    found, skipped = find_submissions(folder, "toy")
+    assert sorted(f.student for f in found) == ["11111", "22222"]
+    assert len(skipped) == 1 and skipped[0].startswith("stray.ipynb")
+    results, _ = grade_folder("toy", folder, course=course)
+    assert {r.student: r.status_text() for r in results} == \
+        {"11111": "ok", "22222": "renamed: graded smithbob_22222_3_Untitled.ipynb"}
