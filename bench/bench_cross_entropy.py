@@ -1,24 +1,26 @@
-"""ce_lib's cross-entropy against torch.nn.functional: time, and peak memory, with targets.
+"""ce_lib's cross-entropy against torch eager, torch.compile and a chunked torch linear + CE.
 
-    ./course bench            the sizes of issue 8 (several minutes); writes bench/results.json
-    ./course bench --quick    a smoke test: smaller sizes, fewer repeats (about a minute);
-                              writes bench/results-quick.json (not committed)
+    ./course bench            the reference run (about 16 minutes on 2 cores); refuses to start
+                              unless the 1-minute load is below 0.5 (waits up to --wait s)
+    ./course bench --quick    a smoke test (under a minute): small sizes, 5 samples; its targets
+                              are labelled "not judged at quick sizes"; writes results-quick.json
 
-Times. One worker process per torch allocator setting -- the default, and
-THP_MEM_ALLOC_ENABLE=1 (huge pages for torch's large tensors), which torch reads when it is
-imported, hence a process each. In a worker, ce_lib and torch run on the same float32 inputs in
-the same process, interleaved (the order rotates every round), at 1 and 2 threads
-(torch.set_num_threads; ce_lib's threads= argument; NumPy's BLAS limited by threadpoolctl);
-each figure is the median over the rounds of the time per call. Ratios are ce_lib / torch,
-taken within one process.
+Method (bench/README.md says why):
 
-Peak memory. A fresh process per case builds the inputs, resets the peak-RSS counter
-(writing 5 to /proc/self/clear_refs), runs one call and reads VmHWM: the growth is what the
-call added at its peak (its outputs included), in bytes.
-
-Before anything, the script removes OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from its own
-environment (its workers inherit that, the caller's shell keeps them), so that OpenBLAS picks
-its kernels for the real CPU, and it reports which BLAS and how many threads NumPy uses.
+* Each contender runs in its own process, one per (contender, size, thread count), all started
+  before the first sample and kept waiting; the driver asks them for samples in turn, one
+  process at a time, the order rotating each round. So no contender shares an allocator, a
+  page cache state or a core with another, and slow drifts of the machine hit all of them.
+* A sample is one call (or, for calls under `min_sample_s`, a loop of calls timed together);
+  every row has at least `samples` samples; a row reports the median and a bootstrap 95 %
+  interval of the median, the minor page faults per call (getrusage ru_minflt) and the
+  transparent-huge-page setting; ratios get a bootstrap interval too.
+* Peak memory: after its samples, each worker resets its peak-RSS counter (5 into
+  /proc/self/clear_refs), runs one call and reads VmHWM: what that call added at its peak.
+* The roofline: a worker measures this machine's streaming bandwidth (a large copy), exp
+  throughput (np.exp and torch.exp on a cache-resident block) and page-zeroing rate, at each
+  thread count; each ce_lib row is reported as a multiple of its floor,
+  max(elements / exp rate, bytes moved / bandwidth).
 """
 
 from __future__ import annotations
@@ -29,656 +31,766 @@ import json
 import math
 import os
 import platform
-import statistics
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "THP_MEM_ALLOC_ENABLE")
 
 FULL = {
     "sizes": [(64, 10), (1024, 1000), (4096, 32000), (2048, 128256)],
-    "rounds": {"small": 15, "large": 5},
+    "samples": 15,
     "min_sample_s": 0.05,
-    "linear": {"n": 4096, "d": 512, "vocab": 50257, "rounds": 3},
+    "linear": {"n": 4096, "d": 512, "vocab": 50257},
+    "families": ["torch", "torch (THP)", "torch.compile", "ce_lib", "fused", "fused(out=)"],
     "output": HERE / "results.json",
 }
 QUICK = {
-    "sizes": [(64, 10), (1024, 1000), (256, 32000)],
-    "rounds": {"small": 3, "large": 3},
+    "sizes": [(512, 4000)],  # (tests/test_bench.py runs 64 x 10)
+    "samples": 5,
     "min_sample_s": 0.01,
-    "linear": {"n": 512, "d": 128, "vocab": 8192, "rounds": 2},
+    "linear": {"n": 256, "d": 64, "vocab": 4000},
+    "families": ["torch", "torch.compile", "ce_lib", "fused", "fused(out=)"],
     "output": HERE / "results-quick.json",
 }
-LARGE = 4096 * 32000 // 4  # inputs with at least this many elements count as large
+LARGE = 4096 * 32000 // 4  # inputs of at least this many elements count as large
+MAX_LOAD = 0.5
+BOOTSTRAP = 2000
 
-FORWARD = ["torch", "ce_lib.cross_entropy", "fused.cross_entropy"]
-BACKWARD = ["torch", "fused.cross_entropy_with_grad", "fused.cross_entropy_with_grad(out=)"]
-LINEAR = ["torch", "fused.linear_cross_entropy_with_grad"]
-ALLOCATORS = {"default": None, "thp": "1"}
-
-
-# --------------------------------------------------------------------------
-# What the targets of issue 8 ask (ce_lib / torch; memory / logits' size)
-# --------------------------------------------------------------------------
-def targets_for(n, c):
-    """[(op, torch allocator or None for both, limit)] for one size, or []."""
-    if (n, c) in ((4096, 32000), (2048, 128256)):
-        return [("fwd+bwd", "thp", 1.0), ("fwd+bwd", "default", 0.25), ("fwd", "thp", 2.0)]
-    if (n, c) == (1024, 1000):
-        return [("fwd", None, 2.0), ("fwd+bwd", None, 1.0)]
-    if (n, c) == (64, 10):
-        return [("fwd", None, 1.5)]
-    return []
-
-
-# The time targets are judged on ce_lib's fast paths: the forward, and the loss and gradient
-# written into a gradient buffer the caller keeps across steps (out=), as a training loop
-# does and as the prototype of issue 8 measured ("a NumPy implementation that reuses its
-# workspace"). torch's CPU allocator keeps no such cache: each step it allocates, and the
-# kernel faults in, fresh N x C buffers. The other implementations are reported beside the
-# targets, as information: the readable reference, and the fast path allocating a fresh
-# gradient each call (its time is mostly the kernel faulting in N x C new pages).
-FAST_IMPL = {"fwd": "fused.cross_entropy", "fwd+bwd": "fused.cross_entropy_with_grad(out=)"}
-INFO_IMPL = {"fwd": "ce_lib.cross_entropy", "fwd+bwd": "fused.cross_entropy_with_grad"}
-MEMORY_LIMIT = 1.0  # extra peak for fwd+bwd <= 1.0 x logits' size; 0 with out=
-MEMORY_SLACK = 0.02  # ... up to 2 % for the per-row vectors and the interpreter's own pages
-LINEAR_MEMORY_LIMIT, LINEAR_TIME_LIMIT = 0.15, 1.0
+# Which rows each process family times: {family: {op: impl}}. One process per family, size
+# and thread count. "ce_lib" (the readable reference, which allocates N x C temporaries) runs
+# only below LARGE: information, not a target, and slow.
+FAMILIES = {
+    "torch": {"fwd": "torch", "fwd+bwd": "torch"},
+    "torch (THP)": {"fwd": "torch (THP)", "fwd+bwd": "torch (THP)"},
+    "torch.compile": {"fwd": "torch.compile", "fwd+bwd": "torch.compile"},
+    "ce_lib": {"fwd": "ce_lib.cross_entropy"},
+    "fused": {"fwd": "fused.cross_entropy", "fwd+bwd": "fused.cross_entropy_with_grad"},
+    "fused(out=)": {"fwd+bwd": "fused.cross_entropy_with_grad(out=)"},
+}
+LINEAR_FAMILIES = {
+    "torch": "torch",
+    "torch chunked": "torch chunked",
+    "fused": "fused.linear_cross_entropy_with_grad",
+}
+CE_ROWS = ("fused.cross_entropy", "fused.cross_entropy_with_grad",
+           "fused.cross_entropy_with_grad(out=)")
 
 
 # --------------------------------------------------------------------------
-# Workers (run in subprocesses)
+# Statistics
 # --------------------------------------------------------------------------
-def _status_kb(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return None
+def median_ci(samples, n_boot: int = BOOTSTRAP, seed: int = 0):
+    """(median, (low, high)): the median and a percentile-bootstrap 95 % interval for it."""
+    x = np.asarray(samples, float)
+    rng = np.random.default_rng(seed)
+    boot = np.median(x[rng.integers(0, x.size, (n_boot, x.size))], axis=1)
+    return float(np.median(x)), (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
 
 
-def _reset_peak():
-    """Reset VmHWM to the current RSS; False if the kernel does not allow it."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+def ratio_ci(mine, theirs, n_boot: int = BOOTSTRAP, seed: int = 0):
+    """(median(mine) / median(theirs), 95 % bootstrap interval), each side resampled apart."""
+    a, b = np.asarray(mine, float), np.asarray(theirs, float)
+    rng = np.random.default_rng(seed)
+    boot_a = np.median(a[rng.integers(0, a.size, (n_boot, a.size))], axis=1)
+    boot_b = np.median(b[rng.integers(0, b.size, (n_boot, b.size))], axis=1)
+    boot = boot_a / boot_b
+    return (float(np.median(a) / np.median(b)),
+            (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))))
 
 
-def _make_calls(kind, impl, n, c, threads, d=None):
-    """Inputs and a zero-argument function that runs one call of `impl`."""
-    import numpy as np
+# --------------------------------------------------------------------------
+# The contenders (run inside the worker processes)
+# --------------------------------------------------------------------------
+def chunked_torch_linear_cross_entropy(h, W, t, chunk):
+    """Pure-torch linear + cross-entropy, a chunk of tokens at a time: the peer a user writes.
 
-    r = np.random.default_rng(0)
-    if kind == "linear":
-        from ce_lib import fused
+    Returns (loss, grad_h, grad_W) of F.cross_entropy(h @ W.T, t) (mean). Each chunk's logits,
+    log-softmax and gradient live only while the chunk is processed; autograd does the rest.
+    """
+    import torch
+    import torch.nn.functional as F
 
-        h = r.standard_normal((n, d), dtype=np.float32)
-        w = r.standard_normal((c, d), dtype=np.float32) / np.float32(math.sqrt(d))
-        t = r.integers(0, c, size=n)
-        if impl == "torch":
-            import torch
-            import torch.nn.functional as F
+    n = h.shape[0]
+    grad_h, grad_W = torch.empty_like(h), torch.zeros_like(W)
+    total = torch.zeros((), dtype=h.dtype)
+    W_leaf = W.detach().requires_grad_()
+    for r0 in range(0, n, chunk):
+        h_c = h[r0 : r0 + chunk].detach().requires_grad_()
+        with torch.enable_grad():
+            loss = F.cross_entropy(F.linear(h_c, W_leaf), t[r0 : r0 + chunk], reduction="sum") / n
+            g_h, g_W = torch.autograd.grad(loss, (h_c, W_leaf))
+        grad_h[r0 : r0 + chunk] = g_h
+        grad_W += g_W
+        total += loss.detach()
+    return total, grad_h, grad_W
 
-            ht = torch.from_numpy(h).requires_grad_()
-            wt = torch.from_numpy(w).requires_grad_()
-            tt = torch.from_numpy(t)
 
-            def call():
-                ht.grad = wt.grad = None
-                F.cross_entropy(F.linear(ht, wt), tt).backward()
-                return ht.grad, wt.grad
+def _linear_chunk_rows(vocab: int) -> int:
+    from ce_lib import fused
 
-            return call
-        return lambda: fused.linear_cross_entropy_with_grad(h, w, t, threads=threads)
+    return max(1, fused.CHUNK_BYTES // (vocab * 4))  # the same chunk as ce_lib's default
 
-    x = r.standard_normal((n, c), dtype=np.float32)
-    x *= np.float32(2.0)
-    t = r.integers(0, c, size=n)
-    op = kind
-    if impl == "torch":
+
+def _ce_calls(family, inputs, threads):
+    """{op: zero-argument call} for one family on the (N, C) logits x and targets t."""
+    x, t = inputs["x"], inputs["t"]
+    if family.startswith("torch"):
         import torch
         import torch.nn.functional as F
 
         xt, tt = torch.from_numpy(x), torch.from_numpy(t)
-        if op == "fwd":
-            return lambda: F.cross_entropy(xt, tt)
-        leaf = xt.clone().requires_grad_()
+        leaf = torch.from_numpy(x).requires_grad_()  # shares x: no copy held
 
-        def call():
+        def step(leaf, tt):
+            loss = F.cross_entropy(leaf, tt)
+            loss.backward()
+            return loss
+
+        fwd, fwd_bwd = F.cross_entropy, step
+        if family == "torch.compile":
+            fwd, fwd_bwd = torch.compile(F.cross_entropy), torch.compile(step)
+
+        def train_step():
             leaf.grad = None  # as optimizer.zero_grad() does: a fresh gradient every step
-            F.cross_entropy(leaf, tt).backward()
+            fwd_bwd(leaf, tt)
             return leaf.grad
 
-        return call
+        return {"fwd": lambda: fwd(xt, tt), "fwd+bwd": train_step}
     import ce_lib
     from ce_lib import fused
 
-    if impl == "ce_lib.cross_entropy":
-        return lambda: ce_lib.cross_entropy(x, t)
-    if impl == "fused.cross_entropy":
-        return lambda: fused.cross_entropy(x, t, threads=threads)
-    if impl == "fused.cross_entropy_with_grad":
-        return lambda: fused.cross_entropy_with_grad(x, t, threads=threads)
-    if impl == "fused.cross_entropy_with_grad(out=)":
-        buffer = np.empty_like(x)
-        buffer.fill(0)  # touched: a buffer reused across training steps is resident
-        return lambda: fused.cross_entropy_with_grad(x, t, out=buffer, threads=threads)
-    raise ValueError(impl)
+    if family == "ce_lib":
+        return {"fwd": lambda: ce_lib.cross_entropy(x, t)}
+    if family == "fused":
+        return {"fwd": lambda: fused.cross_entropy(x, t, threads=threads),
+                "fwd+bwd": lambda: fused.cross_entropy_with_grad(x, t, threads=threads)}
+    buffer = np.empty_like(x)
+    buffer.fill(0)  # resident, as a buffer reused across training steps is
+    return {"fwd+bwd": lambda: fused.cross_entropy_with_grad(x, t, out=buffer, threads=threads)}
 
 
-def _sample(call, loops):
+def _linear_calls(family, inputs, threads):
+    h, W, t = inputs["h"], inputs["W"], inputs["t"]
+    if family == "fused":
+        from ce_lib import fused
+
+        return {"linear fwd+bwd": lambda: fused.linear_cross_entropy_with_grad(
+            h, W, t, threads=threads)}
+    import torch
+    import torch.nn.functional as F
+
+    ht, Wt, tt = (torch.from_numpy(a) for a in (h, W, t))
+    if family == "torch chunked":
+        chunk = _linear_chunk_rows(W.shape[0])
+        return {"linear fwd+bwd": lambda: chunked_torch_linear_cross_entropy(ht, Wt, tt, chunk)}
+    h_leaf, W_leaf = ht.clone().requires_grad_(), Wt.clone().requires_grad_()
+
+    def naive():
+        h_leaf.grad = W_leaf.grad = None
+        F.cross_entropy(F.linear(h_leaf, W_leaf), tt).backward()
+        return h_leaf.grad, W_leaf.grad
+
+    return {"linear fwd+bwd": naive}
+
+
+def _status_kb(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def _minflt():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _timed(call, loops):
     gc.collect()
     gc.disable()
     try:
+        faults = _minflt()
         t0 = time.perf_counter()
         for _ in range(loops):
-            call()
-        return (time.perf_counter() - t0) / loops
+            result = call()
+            del result  # a fresh gradient is freed before the next call, as in a training loop
+        seconds = (time.perf_counter() - t0) / loops
+        return seconds, (_minflt() - faults) / loops
     finally:
         gc.enable()
 
 
-def _interleaved(calls, rounds, min_sample_s):
-    """Median seconds per call of each function, sampled round-robin in rotating order."""
-    loops = {}
-    for name, call in calls.items():
-        call()  # warm up (first-call costs, page faults of persistent buffers)
-        once = _sample(call, 1)
-        loops[name] = max(1, math.ceil(min_sample_s / max(once, 1e-9)))
-    samples = {name: [] for name in calls}
-    names = list(calls)
-    for k in range(rounds):
-        for name in names[k % len(names) :] + names[: k % len(names)]:
-            samples[name].append(_sample(calls[name], loops[name]))
-    return {
-        name: {"median_s": statistics.median(s), "samples_s": s, "loops": loops[name]}
-        for name, s in samples.items()
-    }
+def serve(spec):
+    """A worker: set up one family at one size and thread count, then answer the driver.
 
-
-def worker_time(config):
-    import numpy as np
+    Replies go to the original stdout, one JSON line each; everything else the libraries
+    print (inductor's compiler, say) is sent to stderr.
+    """
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    threads = spec["threads"]
     import torch
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    rows = []
-    for threads in config["threads"]:
-        torch.set_num_threads(threads)
-        with threadpool_limits(limits=threads, user_api="blas"):
-            for n, c in config["sizes"]:
-                rounds = config["rounds"]["large" if n * c >= LARGE else "small"]
-                for op, impls in (("fwd", FORWARD), ("fwd+bwd", BACKWARD)):
-                    print(f"  {n}x{c} {op}, {threads} thread(s)", file=sys.stderr, flush=True)
-                    calls = {impl: _make_calls(op, impl, n, c, threads) for impl in impls}
-                    for impl, result in _interleaved(calls, rounds, config["min_sample_s"]).items():
-                        rows.append(dict(n=n, c=c, op=op, threads=threads, impl=impl, **result))
-                    del calls
-                    gc.collect()
-            lin = config["linear"]
-            if lin and threads == max(config["threads"]):  # (only at the most threads: slow)
-                print(f"  linear + cross-entropy, {threads} thread(s)", file=sys.stderr, flush=True)
-                calls = {
-                    impl: _make_calls("linear", impl, lin["n"], lin["vocab"], threads, lin["d"])
-                    for impl in LINEAR
-                }
-                for impl, result in _interleaved(calls, lin["rounds"], 0).items():
-                    rows.append(
-                        dict(
-                            n=lin["n"],
-                            c=lin["vocab"],
-                            d=lin["d"],
-                            op="linear fwd+bwd",
-                            threads=threads,
-                            impl=impl,
-                            **result,
-                        )
-                    )
-                del calls
-                gc.collect()
-    info = {
-        "torch": torch.__version__,
-        "torch_parallel": torch.__config__.parallel_info().strip().splitlines()[:6],
-        "THP_MEM_ALLOC_ENABLE": os.environ.get("THP_MEM_ALLOC_ENABLE"),
-        "numpy": np.__version__,
-        "threadpools": [
-            {**pool, "filepath": Path(pool["filepath"]).name} for pool in threadpool_info()
-        ],
-    }
-    return {"rows": rows, "info": info}
-
-
-def worker_memory(config):
-    import numpy as np
-
-    kind, impl, n, c = config["kind"], config["impl"], config["n"], config["c"]
-    threads, d = config["threads"], config.get("d")
-    if impl == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-    else:
-        import ce_lib.fused  # noqa: F401
     from threadpoolctl import threadpool_limits
 
+    torch.set_num_threads(threads)
+    limits = threadpool_limits(limits=threads, user_api="blas")  # noqa: F841 - held to the end
+    inputs = {name: np.load(path) for name, path in spec["inputs"].items()}
+    make = _linear_calls if spec["kind"] == "linear" else _ce_calls
+    calls = {op: call for op, call in make(spec["family"], inputs, threads).items()
+             if op in spec["ops"]}
+    setup = {}
+    for op, call in calls.items():  # first calls: compilation, lazy initialisation
+        t0 = time.perf_counter()
+        call()
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        call()
+        setup[op] = {"first_call_s": first, "second_call_s": time.perf_counter() - t0}
+    protocol.write(json.dumps({"ready": setup}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["cmd"] == "quit":
+            break
+        call = calls[request["op"]]
+        if request["cmd"] == "sample":
+            seconds, faults = _timed(call, request["loops"])
+            reply = {"s": seconds, "minflt": faults}
+        else:  # "memory": what one call adds to the resident set at its peak
+            gc.collect()
+            try:
+                Path("/proc/self/clear_refs").write_text("5")
+                before = _status_kb("VmRSS")
+                result = call()
+                reply = {"growth_bytes": (_status_kb("VmHWM") - before) * 1024}
+                del result
+            except OSError as error:
+                reply = {"growth_bytes": None, "why": str(error)}
+        protocol.write(json.dumps(reply) + "\n")
+    return 0
+
+
+def roofline(threads):
+    """This machine's limits at `threads` threads: bandwidth, exp rate, page zeroing, GEMM."""
+    import torch
+    from concurrent.futures import ThreadPoolExecutor
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    pool = ThreadPoolExecutor(threads)
+
+    def parallel(fn, parts):
+        list(pool.map(fn, range(parts)))
+
+    def best(fn, repeats=5):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    n = 1 << 27  # 512 MiB of float32: far beyond every cache
+    src, dst = np.ones(n, np.float32), np.zeros(n, np.float32)
+    part = n // threads
+    copy_s = best(lambda: parallel(
+        lambda k: np.copyto(dst[k * part:(k + 1) * part], src[k * part:(k + 1) * part]), threads))
+    del src, dst
+    block = 1 << 16  # 256 KiB per thread: in L2, and above torch's grain size of 32768
+    blocks = [np.random.default_rng(k).standard_normal(block).astype(np.float32)
+              for k in range(threads)]
+    outs = [np.empty(block, np.float32) for _ in range(threads)]
+    reps = 500
+    np_exp_s = best(lambda: parallel(
+        lambda k: [np.exp(blocks[k], out=outs[k]) for _ in range(reps)], threads))
+    tb = torch.from_numpy(np.concatenate(blocks))
+    to = torch.empty_like(tb)
+    torch_exp_s = best(lambda: [torch.exp(tb, out=to) for _ in range(reps)])
+    fresh = 1 << 26  # 256 MiB of fresh pages, one byte written per 4 KiB page
+
+    def touch(k):
+        a = np.empty(fresh // threads, np.uint8)
+        a[::4096] = 1
+
+    zero_s = best(lambda: parallel(touch, threads))
+    a = np.ones((2048, 512), np.float32)
+    b = np.ones((512, 2048), np.float32)
     with threadpool_limits(limits=threads, user_api="blas"):
-        # first calls on tiny inputs: lazy initialisation must not count as the call's memory
-        _make_calls(kind, impl, 8, 16, threads, d and 4)()
-        call = _make_calls(kind, impl, n, c, threads, d)
-        gc.collect()
-        method = "VmHWM after clear_refs" if _reset_peak() else "ru_maxrss (not reset)"
-        before = _status_kb("VmRSS")
-        if not method.startswith("VmHWM"):
-            import resource
-
-            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        result = call()
-        peak = _status_kb("VmHWM")
-        if not method.startswith("VmHWM"):
-            import resource
-
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        del result
-    logits = n * c * 4
+        gemm_s = best(lambda: a @ b)
+    elements = block * threads * reps
     return {
-        "growth_bytes": (peak - before) * 1024,
-        "logits_bytes": logits,
-        "method": method,
         "threads": threads,
-        "numpy_hugepage": bool(np._core.multiarray._get_madvise_hugepage()),
+        "stream_copy_GBps": 2 * n * 4 / copy_s / 1e9,  # bytes read + written
+        "numpy_exp_ns_per_element": np_exp_s / elements * 1e9,
+        "torch_exp_ns_per_element": torch_exp_s / elements * 1e9,
+        "exp_ns_per_element": min(np_exp_s, torch_exp_s) / elements * 1e9,
+        "page_zeroing_GBps": fresh / zero_s / 1e9,
+        "numpy_sgemm_GFLOPs": 2 * 2048 * 512 * 2048 / gemm_s / 1e9,
     }
+
+
+def floor_seconds(row, limits):
+    """(seconds, bound) below which no implementation of a ce_lib row can run here.
+
+    elements / exp rate (one exp per logit), or bytes moved / streaming bandwidth (logits
+    read once; the gradient written once; a fresh gradient's pages also zeroed by the kernel
+    once, counted at streaming bandwidth), whichever is larger. Linear + CE adds its three
+    matrix products at NumPy's sgemm rate. None for other rows.
+    """
+    n, c = row["n"], row["c"]
+    if n * c < LARGE and row["op"] != "linear fwd+bwd":
+        return None, None  # small inputs: per-call costs, not the machine's limits, set the time
+    exp_s = n * c * limits["exp_ns_per_element"] * 1e-9
+    passes = {"fused.cross_entropy": 1, "fused.cross_entropy_with_grad(out=)": 2,
+              "fused.cross_entropy_with_grad": 3}.get(row["impl"])
+    if row["impl"] == "fused.linear_cross_entropy_with_grad":
+        gemm_s = 3 * 2 * n * row["d"] * c / (limits["numpy_sgemm_GFLOPs"] * 1e9)
+        return gemm_s + exp_s, "sgemm + exp"
+    if passes is None:
+        return None, None
+    memory_s = passes * n * c * 4 / (limits["stream_copy_GBps"] * 1e9)
+    return (exp_s, "exp") if exp_s >= memory_s else (memory_s, "memory")
 
 
 # --------------------------------------------------------------------------
 # The driver
 # --------------------------------------------------------------------------
-def run_worker(mode, config, allocator):
-    env = dict(os.environ)
-    env.pop("THP_MEM_ALLOC_ENABLE", None)
-    if ALLOCATORS[allocator]:
-        env["THP_MEM_ALLOC_ENABLE"] = ALLOCATORS[allocator]
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                mode,
-                "--config",
-                json.dumps(config),
-                "--result",
-                out.name,
-            ],
-            env=env,
-            check=True,
-        )
-        return json.load(open(out.name))
+class Worker:
+    """One contender's process, waiting for requests."""
+
+    def __init__(self, spec, log_dir):
+        env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
+        if spec["family"] == "torch (THP)":
+            env["THP_MEM_ALLOC_ENABLE"] = "1"  # torch reads it at import
+        self.spec = spec
+        self.log = tempfile.NamedTemporaryFile("w+", dir=log_dir, prefix="worker-", suffix=".log",
+                                               delete=False)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", json.dumps(spec)], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log)
+        self.setup = None
+
+    def reply(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            raise RuntimeError(f"worker {self.spec['family']} {self.spec['ops']} died:\n"
+                               + self.log.read()[-3000:])
+        return json.loads(line)
+
+    def ask(self, **request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self.reply()
+
+    def close(self):
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+                self.process.stdin.close()
+                self.process.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+        self.log.close()
+
+
+def run_case(kind, families, ops, inputs, threads, settings, log_dir, extra):
+    """Every row of one (size, thread count): the families' processes, rounds alternated."""
+    workers = {}
+    try:
+        for family in families:
+            wanted = [op for op in ops if op in (FAMILIES[family] if kind == "ce" else ops)]
+            if wanted:
+                spec = {"kind": kind, "family": family, "ops": wanted, "threads": threads,
+                        "inputs": inputs}
+                workers[family] = Worker(spec, log_dir)
+        for worker in workers.values():
+            worker.setup = worker.reply()["ready"]
+        rows = []
+        for op in ops:
+            here = [f for f in workers if op in workers[f].spec["ops"]]
+            loops = {}
+            for f in here:
+                once = workers[f].ask(cmd="sample", op=op, loops=1)["s"]
+                loops[f] = max(1, math.ceil(settings["min_sample_s"] / max(once, 1e-9)))
+            samples = {f: [] for f in here}
+            faults = {f: [] for f in here}
+            for k in range(settings["samples"]):
+                for f in here[k % len(here):] + here[: k % len(here)]:
+                    reply = workers[f].ask(cmd="sample", op=op, loops=loops[f])
+                    samples[f].append(reply["s"])
+                    faults[f].append(reply["minflt"])
+            for f in here:
+                median, interval = median_ci(samples[f])
+                impl = FAMILIES[f][op] if kind == "ce" else LINEAR_FAMILIES[f]
+                setup = workers[f].setup[op]
+                rows.append(dict(
+                    **extra, op=op, threads=threads, impl=impl, median_s=median,
+                    ci95_s=interval, samples_s=samples[f], loops=loops[f],
+                    minflt_per_call=float(np.median(faults[f])), thp=thp_setting(),
+                    first_call_s=setup["first_call_s"],
+                    compile_s=(setup["first_call_s"] - setup["second_call_s"]
+                               if f == "torch.compile" else None),
+                    peak_growth_bytes=workers[f].ask(cmd="memory", op=op)["growth_bytes"]))
+        return rows
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+def thp_setting():
+    path = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    return path.read_text().strip() if path.exists() else None
 
 
 def machine_info():
-    import numpy as np
+    import torch
 
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [
-            {
-                k: p.get(k)
-                for k in (
-                    "internal_api",
-                    "version",
-                    "architecture",
-                    "threading_layer",
-                    "num_threads",
-                )
-            }
-            for p in threadpool_info()
-            if p.get("user_api") == "blas"
-        ]
-    except ImportError:
-        config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = [
-            {
-                "internal_api": config.get("name"),
-                "version": config.get("version"),
-                "num_threads": "unknown (threadpoolctl not installed)",
-            }
-        ]
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                  if line.startswith("model name")), platform.processor())
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                  if line.startswith("flags")), [])
+    isa = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_bf16",
+                       "avx512_fp16", "amx_tile") if f in flags]
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    torch_config = torch.__config__.show()
     return {
-        "cpu": cpu,
+        "cpu": model,
+        "isa": isa,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "numpy_blas": blas,
-        "transparent_hugepage": thp.read_text().strip() if thp.exists() else None,
+        "numpy_blas": {k: blas.get(k) for k in ("name", "version", "openblas configuration")},
+        "torch": torch.__version__,
+        "torch_blas": [line.strip() for line in torch_config.splitlines()
+                       if any(k in line for k in ("BLAS", "LAPACK", "CPU capability", "MKL"))],
+        "torch_parallel": torch.__config__.parallel_info().strip().splitlines()[:6],
+        "transparent_hugepage": thp_setting(),
+        "thp_defrag": (Path("/sys/kernel/mm/transparent_hugepage/defrag").read_text().strip()
+                       if Path("/sys/kernel/mm/transparent_hugepage/defrag").exists() else None),
     }
 
 
-def evaluate(timing, memory, linear_memory, sizes):
-    """The targets of issue 8, each with its measured value and met / not met."""
+def wait_for_quiet(max_load, wait_s, getloadavg=os.getloadavg, sleep=time.sleep, poll_s=15):
+    """The 1-minute load once it is below max_load, polling up to wait_s seconds; else None."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        load = getloadavg()[0]
+        print(f"load average (1 min): {load:.2f}", flush=True)
+        if load < max_load:
+            return load
+        if time.monotonic() + poll_s > deadline:
+            return None
+        sleep(poll_s)
 
-    def median(alloc, n, c, op, threads, impl):
-        for row in timing[alloc]:
-            if (row["n"], row["c"], row["op"], row["threads"], row["impl"]) == (
-                n,
-                c,
-                op,
-                threads,
-                impl,
-            ):
-                return row["median_s"]
-        return None
 
+# --------------------------------------------------------------------------
+# Targets (issue 17, and issue 8's at the small sizes; ratios within one run)
+# --------------------------------------------------------------------------
+TIME_TARGETS_LARGE = [
+    # (op, ce_lib row, peer row, limit)
+    ("fwd+bwd", "fused.cross_entropy_with_grad", "torch", 0.5),
+    ("fwd+bwd", "fused.cross_entropy_with_grad", "torch.compile", 1.0),
+    ("fwd+bwd", "fused.cross_entropy_with_grad(out=)", "torch.compile", 0.6),
+    ("fwd", "fused.cross_entropy", "torch.compile", 1.0),
+]
+TIME_TARGETS_SMALL = {
+    (1024, 1000): [("fwd", "fused.cross_entropy", "torch", 2.0),
+                   ("fwd", "fused.cross_entropy", "torch (THP)", 2.0),
+                   ("fwd+bwd", "fused.cross_entropy_with_grad(out=)", "torch", 1.0),
+                   ("fwd+bwd", "fused.cross_entropy_with_grad(out=)", "torch (THP)", 1.0)],
+    (64, 10): [("fwd", "fused.cross_entropy", "torch", 1.5),
+               ("fwd", "fused.cross_entropy", "torch (THP)", 1.5)],
+}
+FLOOR_LIMIT = 2.0
+MEMORY_LIMIT, MEMORY_SLACK = 1.0, 0.02  # fwd+bwd extra peak <= 1 x logits (0 with out=), +2 %
+LINEAR_LIMITS = [("torch chunked", "time", 1.0), ("torch chunked", "memory", 1.0),
+                 ("torch", "time", 1.0), ("torch", "memory", 0.15)]
+
+
+def _target(name, threads, value, interval, limit, cause=None, slack=0.0):
+    return {"target": name, "threads": threads, "value": value, "ci95": interval,
+            "limit": limit, "met": value is not None and value <= limit + slack,
+            "cause_if_missed": cause}
+
+
+def evaluate(rows, roofline_by_threads):
+    """Every target with its measured value, interval and met / not met (never re-judged)."""
+    index = {(r["n"], r["c"], r["op"], r["threads"], r["impl"]): r for r in rows}
     results = []
-    threads_list = sorted({row["threads"] for row in timing["default"]})
-    for n, c in sizes:
-        for op, alloc, limit in targets_for(n, c):
-            for impl in (FAST_IMPL[op], INFO_IMPL[op]):
-                for threads in threads_list:
-                    for a in [alloc] if alloc else ["default", "thp"]:
-                        mine, theirs = (
-                            median(a, n, c, op, threads, impl),
-                            median(a, n, c, op, threads, "torch"),
-                        )
-                        ratio = mine / theirs
-                        results.append(
-                            {
-                                "target": f"{n}x{c} {op}: {impl} <= {limit:g} x torch ({a})",
-                                "threads": threads,
-                                "value": ratio,
-                                "limit": limit,
-                                "met": ratio <= limit,
-                                "info_only": impl != FAST_IMPL[op],
-                            }
-                        )
-    for row in memory:
-        if (
-            row["op"] != "fwd+bwd"
-            or not row["impl"].startswith("fused")
-            or row["n"] * row["c"] < LARGE
-        ):
+    for n, c, op, threads, impl in sorted({k for k in index if k[4] in CE_ROWS}):
+        if (n, c) not in ((4096, 32000), (2048, 128256)):
             continue
-        limit = 0.0 if "out=" in row["impl"] else MEMORY_LIMIT
-        ratio = row["growth_bytes"] / row["logits_bytes"]
-        results.append(
-            {
-                "target": f"{row['n']}x{row['c']} fwd+bwd extra peak memory: {row['impl']} "
-                f"<= {limit:g} x logits (+{MEMORY_SLACK:.0%})",
-                "threads": row["threads"],
-                "value": ratio,
-                "limit": limit,
-                "met": ratio <= limit + MEMORY_SLACK,
-            }
-        )
-    if linear_memory:
-        mem = {row["impl"]: row for row in linear_memory}
-        for alloc in ("default", "thp"):
-            key = "torch" if alloc == "default" else "torch (THP)"
-            ratio = (
-                mem["fused.linear_cross_entropy_with_grad"]["growth_bytes"]
-                / mem[key]["growth_bytes"]
-            )
-            results.append(
-                {
-                    "target": f"linear+CE peak memory <= {LINEAR_MEMORY_LIMIT:g} x torch naive ({alloc})",
-                    "threads": mem["torch"]["threads"],
-                    "value": ratio,
-                    "limit": LINEAR_MEMORY_LIMIT,
-                    "met": ratio <= LINEAR_MEMORY_LIMIT,
-                }
-            )
-    for alloc in ("default", "thp"):
-        for threads in threads_list:
-            lin = {
-                row["impl"]: row["median_s"]
-                for row in timing[alloc]
-                if row["op"] == "linear fwd+bwd" and row["threads"] == threads
-            }
-            if lin:
-                ratio = lin["fused.linear_cross_entropy_with_grad"] / lin["torch"]
-                results.append(
-                    {
-                        "target": f"linear+CE time <= {LINEAR_TIME_LIMIT:g} x torch naive ({alloc})",
-                        "threads": threads,
-                        "value": ratio,
-                        "limit": LINEAR_TIME_LIMIT,
-                        "met": ratio <= LINEAR_TIME_LIMIT,
-                    }
-                )
+        mine = index[(n, c, op, threads, impl)]
+        for t_op, t_impl, peer, limit in TIME_TARGETS_LARGE:
+            theirs = index.get((n, c, op, threads, peer))
+            if (t_op, t_impl) == (op, impl) and theirs:
+                value, interval = ratio_ci(mine["samples_s"], theirs["samples_s"])
+                results.append(_target(f"{n}x{c} {op}: {impl} <= {limit:g} x {peer}", threads,
+                                       value, interval, limit, _cause(mine, theirs,
+                                                                       roofline_by_threads)))
+        if op == "fwd+bwd" and mine.get("floor_s"):
+            results.append(_target(
+                f"{n}x{c} {op}: {impl} <= {FLOOR_LIMIT:g} x its roofline floor", threads,
+                mine["floor_ratio"], [x / mine["floor_s"] for x in mine["ci95_s"]], FLOOR_LIMIT,
+                _floor_cause(mine, roofline_by_threads[threads])))
+        if op == "fwd+bwd" and mine.get("peak_growth_bytes") is not None:
+            limit = 0.0 if "out=" in impl else MEMORY_LIMIT
+            results.append(_target(
+                f"{n}x{c} {op} extra peak memory: {impl} <= {limit:g} x logits "
+                f"(+{MEMORY_SLACK:.0%})", threads, mine["peak_growth_bytes"] / (n * c * 4),
+                None, limit, slack=MEMORY_SLACK))
+    for (n, c), targets in TIME_TARGETS_SMALL.items():
+        for op, impl, peer, limit in targets:
+            for threads in sorted({r["threads"] for r in rows}):
+                mine, theirs = index.get((n, c, op, threads, impl)), index.get(
+                    (n, c, op, threads, peer))
+                if mine and theirs:
+                    value, interval = ratio_ci(mine["samples_s"], theirs["samples_s"])
+                    results.append(_target(f"{n}x{c} {op}: {impl} <= {limit:g} x {peer}",
+                                           threads, value, interval, limit))
+    linear = [r for r in rows if r["op"] == "linear fwd+bwd"]
+    for threads in sorted({r["threads"] for r in linear}):
+        by = {r["impl"]: r for r in linear if r["threads"] == threads}
+        mine = by.get("fused.linear_cross_entropy_with_grad")
+        for peer, what, limit in LINEAR_LIMITS:
+            theirs = by.get(peer)
+            if not (mine and theirs):
+                continue
+            if what == "time":
+                value, interval = ratio_ci(mine["samples_s"], theirs["samples_s"])
+            else:
+                peak, peer_peak = mine["peak_growth_bytes"], theirs["peak_growth_bytes"]
+                value = peak / peer_peak if peer_peak else (math.inf if peak else 1.0)
+                interval = None
+            results.append(_target(f"linear+CE {what} <= {limit:g} x {peer}", threads, value,
+                                   interval, limit))
     return results
 
 
+def _floor_cause(row, limits):
+    """Why a row sits where it does above its floor, from the roofline's measurements."""
+    elements = row["n"] * row["c"]
+    numpy_exp_s = elements * limits["numpy_exp_ns_per_element"] * 1e-9
+    return (f"floor {row['floor_s'] * 1e3:.1f} ms, {row['floor_bound']}-bound (exp at torch's "
+            f"{limits['exp_ns_per_element']:.3f} ns/element); NumPy's exp alone, in cache, takes "
+            f"{numpy_exp_s * 1e3:.1f} ms ({limits['numpy_exp_ns_per_element']:.3f} ns/element) "
+            f"= {numpy_exp_s / row['floor_s']:.2f} x the floor; ce_lib "
+            f"{row['median_s'] * 1e3:.1f} ms")
+
+
+def _cause(mine, theirs, roofline_by_threads):
+    """What the measurements say about a ratio, in one line (kept whether met or not)."""
+    limits = roofline_by_threads.get(mine["threads"], {})
+    parts = [f"ce_lib {mine['median_s'] * 1e3:.1f} ms ({mine['minflt_per_call']:.0f} minor "
+             f"faults/call) vs {theirs['median_s'] * 1e3:.1f} ms "
+             f"({theirs['minflt_per_call']:.0f})"]
+    if limits:
+        parts.append(f"exp: numpy {limits['numpy_exp_ns_per_element']:.3f} ns/element, torch "
+                     f"{limits['torch_exp_ns_per_element']:.3f}")
+    if mine.get("floor_ratio"):
+        parts.append(f"ce_lib at {mine['floor_ratio']:.2f} x its floor")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
 def fmt_time(seconds):
     if seconds < 1e-3:
-        return f"{seconds * 1e6:8.1f} us"
+        return f"{seconds * 1e6:7.1f} us"
     if seconds < 1:
-        return f"{seconds * 1e3:8.2f} ms"
-    return f"{seconds:8.3f} s "
+        return f"{seconds * 1e3:7.1f} ms"
+    return f"{seconds:7.3f} s "
 
 
-def print_tables(timing, memory, linear_memory, targets, judged=True):
-    index = {}
-    for alloc, rows in timing.items():
-        for row in rows:
-            index[(alloc, row["n"], row["c"], row["op"], row["threads"], row["impl"])] = row[
-                "median_s"
-            ]
-    print(
-        "\nTIME (median per call; ratio = ce_lib / torch in the same process; "
-        "ce_lib shown from the default-allocator process)"
-    )
-    header = (
-        f"{'N x C':>14} {'op':<8} {'thr':>3} {'implementation':<36} {'time':>11} "
-        f"{'torch':>11} {'ratio':>6} {'torch THP':>11} {'ratio':>6}"
-    )
+def print_report(results):
+    meta, rows = results["meta"], results["rows"]
+    print("\nROOFLINE (this machine)")
+    for r in results["roofline"]:
+        print(f"  {r['threads']} thread(s): copy {r['stream_copy_GBps']:.1f} GB/s; exp "
+              f"{r['numpy_exp_ns_per_element']:.3f} ns/element (numpy), "
+              f"{r['torch_exp_ns_per_element']:.3f} (torch); fresh pages "
+              f"{r['page_zeroing_GBps']:.1f} GB/s; sgemm {r['numpy_sgemm_GFLOPs']:.0f} GFLOP/s")
+    print("\nTIME: median per call [bootstrap 95 % interval]; faults = minor page faults per call")
+    header = (f"{'size':>20} {'op':<14} {'thr':>3} {'implementation':<38} {'median':>10} "
+              f"{'95 % interval':>21} {'faults':>7} {'x floor':>7} {'peak MB':>8}")
     print(header)
     print("-" * len(header))
-    seen = []
-    for row in timing["default"]:
-        key = (row["n"], row["c"], row["op"], row["threads"])
-        if key in seen:
-            continue
-        seen.append(key)
-        n, c, op, threads = key
-        size = f"{n}x{c}" + (f" d={row['d']}" if "d" in row else "")
-        t_def = index.get(("default", n, c, op, threads, "torch"))
-        t_thp = index.get(("thp", n, c, op, threads, "torch"))
-        for impl in [
-            r["impl"]
-            for r in timing["default"]
-            if (r["n"], r["c"], r["op"], r["threads"]) == key and r["impl"] != "torch"
-        ]:
-            mine = index[("default", n, c, op, threads, impl)]
-            mine_thp = index.get(("thp", n, c, op, threads, impl))
-            print(
-                f"{size:>14} {op[:8]:<8} {threads:>3} {impl:<36} {fmt_time(mine)} {fmt_time(t_def)} "
-                f"{mine / t_def:6.2f} {fmt_time(t_thp) if t_thp else '':>11} "
-                f"{(mine_thp / t_thp) if t_thp else float('nan'):6.2f}"
-            )
-    print("\nPEAK MEMORY GROWTH of one call in a fresh process (VmHWM; outputs included)")
-    header = f"{'N x C':>14} {'op':<8} {'implementation':<36} {'growth':>10} {'/ logits':>9}"
-    print(header)
-    print("-" * len(header))
-    for row in memory + (linear_memory or []):
-        size = f"{row['n']}x{row['c']}" + (f" d={row['d']}" if row.get("d") else "")
-        print(
-            f"{size:>14} {row['op'][:8]:<8} {row['impl']:<36} {row['growth_bytes'] / 2**20:7.1f} MB "
-            f"{row['growth_bytes'] / row['logits_bytes']:9.3f}"
-        )
-    if not judged:
-        print("\nTARGETS: not judged (--quick: smaller sizes and fewer samples than the targets"
-              " are set for; the ratios below only show that every path runs)")
-    else:
-        print("\nTARGETS")
-    for t in targets:
-        if not t.get("info_only"):
-            verdict = ("met" if t["met"] else "NOT MET") if judged else "-"
-            print(f"  [{verdict:>7}] threads={t['threads']}  {t['target']}: {t['value']:.3f}")
+    for r in rows:
+        size = f"{r['n']}x{r['c']}" + (f" d={r['d']}" if r.get("d") else "")
+        lo, hi = r["ci95_s"]
+        floor = f"{r['floor_ratio']:7.2f}" if r.get("floor_ratio") else ""
+        peak = r.get("peak_growth_bytes")
+        print(f"{size:>20} {r['op']:<14} {r['threads']:>3} {r['impl']:<38} "
+              f"{fmt_time(r['median_s'])} [{fmt_time(lo)},{fmt_time(hi)}] "
+              f"{r['minflt_per_call']:7.0f} {floor:>7} "
+              f"{'' if peak is None else f'{peak / 2**20:8.1f}'}")
+    compiled = [r for r in rows if r.get("compile_s") is not None]
+    if compiled:
+        print("\ntorch.compile: compile time (first call minus second), reported apart: "
+              + ", ".join(f"{r['n']}x{r['c']} {r['op']} {r['threads']} thr "
+                          f"{r['compile_s']:.1f} s" for r in compiled))
+    judged = meta["targets_judged"]
+    print("\nTARGETS" + ("" if judged else ": not judged at quick sizes (the values only show "
+                                         "that every row runs)"))
+    for t in results["targets"]:
+        verdict = ("met" if t["met"] else "MISSED") if judged else "not judged"
+        interval = (f" [{t['ci95'][0]:.3f}, {t['ci95'][1]:.3f}]" if t["ci95"] else "")
+        print(f"  [{verdict:>10}] threads={t['threads']}  {t['target']}: {t['value']:.3f}{interval}")
+        if judged and not t["met"] and t.get("cause_if_missed"):
+            print(f"               measured: {t['cause_if_missed']}")
     if judged:
-        missed = sum(not t["met"] for t in targets if not t.get("info_only"))
-        print(f"  {'all targets met' if not missed else f'{missed} target(s) NOT met'}")
-    print("\nFOR INFORMATION (the same limits, not targets: see FAST_IMPL)")
-    for t in targets:
-        if t.get("info_only"):
-            print(
-                f"  [{'within' if t['met'] else 'above':>7}] threads={t['threads']}  "
-                f"{t['target']}: {t['value']:.3f}"
-            )
+        missed = sum(not t["met"] for t in results["targets"])
+        print(f"  {'all targets met' if not missed else f'{missed} target(s) missed'}")
+
+
+def markdown_tables(results):
+    """bench/README.md's results section: the rows, the roofline and the targets, as Markdown."""
+    meta = results["meta"]
+    lines = [f"Run of {meta['started']} on {meta['cpu']} ({meta['cores']} cores; "
+             f"{', '.join(meta['isa'])}), NumPy {meta['numpy']} with "
+             f"{meta['numpy_blas']['name']} {meta['numpy_blas']['version']}, torch "
+             f"{meta['torch']}; THP `{meta['transparent_hugepage']}`; load average "
+             f"{meta['load_average_start'][0]:.2f} at the start, "
+             f"{meta['load_average_end'][0]:.2f} at the end; {meta['samples_per_row']} samples "
+             f"per row; {meta['seconds'] / 60:.1f} minutes.", "",
+             "| threads | copy bandwidth | exp, NumPy | exp, torch | fresh pages | sgemm |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in results["roofline"]:
+        lines.append(f"| {r['threads']} | {r['stream_copy_GBps']:.1f} GB/s | "
+                     f"{r['numpy_exp_ns_per_element']:.3f} ns/elt | "
+                     f"{r['torch_exp_ns_per_element']:.3f} ns/elt | "
+                     f"{r['page_zeroing_GBps']:.1f} GB/s | {r['numpy_sgemm_GFLOPs']:.0f} GFLOP/s |")
+    lines += ["", "| size | op | thr | row | median | 95 % interval | faults/call | x floor "
+                  "| peak MB |", "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    for r in results["rows"]:
+        size = f"{r['n']}x{r['c']}" + (f" d={r['d']}" if r.get("d") else "")
+        lo, hi = r["ci95_s"]
+        floor = f"{r['floor_ratio']:.2f}" if r.get("floor_ratio") else ""
+        peak = "" if r.get("peak_growth_bytes") is None else f"{r['peak_growth_bytes'] / 2**20:.0f}"
+        lines.append(f"| {size} | {r['op']} | {r['threads']} | `{r['impl']}` | "
+                     f"{fmt_time(r['median_s']).strip()} | {fmt_time(lo).strip()} - "
+                     f"{fmt_time(hi).strip()} | {r['minflt_per_call']:.0f} | {floor} | {peak} |")
+    compiled = [r for r in results["rows"] if r.get("compile_s") is not None]
+    if compiled:
+        lines += ["", "torch.compile's compile time (first call minus second, not in the "
+                      "rows): " + ", ".join(f"{r['n']}x{r['c']} {r['op']} {r['threads']} thr "
+                                            f"{r['compile_s']:.1f} s" for r in compiled) + "."]
+    lines += ["", "| verdict | threads | target | value | 95 % interval |", "|---|---:|---|---:|---:|"]
+    for t in results["targets"]:
+        verdict = ("met" if t["met"] else "**missed**") if meta["targets_judged"] else "not judged"
+        interval = f"{t['ci95'][0]:.3f} - {t['ci95'][1]:.3f}" if t["ci95"] else ""
+        lines.append(f"| {verdict} | {t['threads']} | {t['target']} | {t['value']:.3f} | "
+                     f"{interval} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--quick", action="store_true", help="smoke test: small sizes, 5 samples")
     parser.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     parser.add_argument("--sizes", help="N x C sizes instead of the mode's, e.g. 4096x32000,64x10")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--samples", type=int, help="samples per row (default: 15; quick 5)")
     parser.add_argument("--no-linear", action="store_true", help="skip linear + cross-entropy")
+    parser.add_argument("--wait", type=float, default=300,
+                        help="seconds to wait for the load to fall below 0.5 (default 300)")
     parser.add_argument("--output", help="where to write the JSON results")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--config", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--markdown", metavar="RESULTS",
+                        help="print a results file as bench/README.md's tables, and stop")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--roofline", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        result = {"time": worker_time, "memory": worker_memory}[args.worker](
-            json.loads(args.config)
-        )
-        Path(args.result).write_text(json.dumps(result))
+    if args.serve:
+        return serve(json.loads(args.serve))
+    if args.roofline:
+        print(json.dumps(roofline(args.roofline)))
+        return 0
+    if args.markdown:
+        print(markdown_tables(json.loads(Path(args.markdown).read_text())), end="")
         return 0
 
-    removed = {k: os.environ.pop(k) for k in REMOVED_ENV if k in os.environ}
     settings = dict(QUICK if args.quick else FULL)
     if args.sizes:
-        settings["sizes"] = [
-            tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")
-        ]
-    threads = [int(t) for t in args.threads.split(",")]
-    start, load_start = time.time(), os.getloadavg()
-    meta = dict(
-        mode="quick" if args.quick else "full",
-        started=time.strftime("%Y-%m-%d %H:%M:%S"),
-        load_average_start=load_start,
-        removed_env=removed,
-        **machine_info(),
-    )
-    print(
-        f"machine: {meta['cpu']}, {meta['cores']} cores; load average {load_start[0]:.2f} "
-        f"{load_start[1]:.2f} {load_start[2]:.2f}; THP {meta['transparent_hugepage']}"
-    )
-    blas = ", ".join(
-        f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')} kernels, "
-        f"{b.get('threading_layer')}, {b.get('num_threads')} threads)"
-        for b in meta["numpy_blas"]
-    )
-    print(
-        f"numpy {meta['numpy']}, BLAS: {blas}; unset for this run: "
-        f"{', '.join(f'{k}={v}' for k, v in removed.items()) or 'none of ' + '/'.join(REMOVED_ENV)}"
-    )
+        settings["sizes"] = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    if args.samples:
+        settings["samples"] = args.samples
+    judged = not args.quick and settings["samples"] >= 15
+    threads_list = [int(t) for t in args.threads.split(",")]
+    load = wait_for_quiet(MAX_LOAD, args.wait if judged else 0)
+    if load is None and judged:
+        print(f"refusing a full run: the 1-minute load stayed at or above {MAX_LOAD} for "
+              f"{args.wait:.0f} s (timings on a busy machine would be judged against targets)",
+              file=sys.stderr)
+        return 3
+    start = time.time()
+    meta = dict(mode="quick" if args.quick else "full", started=time.strftime("%Y-%m-%d %H:%M:%S"),
+                load_average_start=os.getloadavg(), load_checked=load,
+                samples_per_row=settings["samples"],
+                targets_judged=judged, **machine_info())
+    print(f"{meta['cpu']} ({', '.join(meta['isa'])}), {meta['cores']} cores; THP "
+          f"{meta['transparent_hugepage']}; numpy {meta['numpy']} with "
+          f"{meta['numpy_blas']['name']} {meta['numpy_blas']['version']}; torch {meta['torch']}",
+          flush=True)
 
-    config = {
-        "sizes": settings["sizes"],
-        "rounds": settings["rounds"],
-        "threads": threads,
-        "min_sample_s": settings["min_sample_s"],
-        "linear": None if args.no_linear else settings["linear"],
-    }
-    timing, workers = {}, {}
-    for alloc in ALLOCATORS:
-        print(f"timing, torch allocator {alloc} ...", flush=True)
-        result = run_worker("time", config, alloc)
-        timing[alloc], workers[alloc] = result["rows"], result["info"]
-    torch_threads = workers["default"]["torch_parallel"]
-    print(
-        f"torch {workers['default']['torch']}: " + "; ".join(s.strip() for s in torch_threads[:4])
-    )
+    env = {k: v for k, v in os.environ.items() if k not in REMOVED_ENV}
+    limits = []
+    for threads in threads_list:
+        print(f"roofline, {threads} thread(s) ...", flush=True)
+        out = subprocess.run([sys.executable, __file__, "--roofline", str(threads)], env=env,
+                             check=True, capture_output=True, text=True)
+        limits.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    by_threads = {r["threads"]: r for r in limits}
 
-    memory, linear_memory = [], []
-    if not args.no_memory:
-        print("peak memory, one process per case ...", flush=True)
-        mem_threads = max(threads)
+    rows = []
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
         for n, c in settings["sizes"]:
-            for op, impls in (("fwd", FORWARD), ("fwd+bwd", BACKWARD)):
-                for impl in impls:
-                    for alloc in ["default", "thp"] if impl == "torch" else ["default"]:
-                        case = {"kind": op, "impl": impl, "n": n, "c": c, "threads": mem_threads}
-                        row = run_worker("memory", case, alloc)
-                        memory.append(
-                            dict(
-                                op=op,
-                                impl=impl + (" (THP)" if alloc == "thp" else ""),
-                                n=n,
-                                c=c,
-                                **row,
-                            )
-                        )
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal((n, c), dtype=np.float32)
+            x *= np.float32(2.0)
+            inputs = {"x": f"{tmp}/x.npy", "t": f"{tmp}/t.npy"}
+            np.save(inputs["x"], x)
+            np.save(inputs["t"], rng.integers(0, c, size=n))
+            del x
+            families = [f for f in settings["families"] if f != "ce_lib" or n * c < LARGE]
+            for threads in threads_list:
+                print(f"  {n}x{c}, {threads} thread(s) ...", flush=True)
+                rows += run_case("ce", families, ["fwd", "fwd+bwd"], inputs, threads, settings,
+                                 tmp, {"n": n, "c": c})
+        lin = settings["linear"]
         if not args.no_linear:
-            lin = settings["linear"]
-            for impl, alloc in (
-                ("torch", "default"),
-                ("torch", "thp"),
-                ("fused.linear_cross_entropy_with_grad", "default"),
-            ):
-                case = {
-                    "kind": "linear",
-                    "impl": impl,
-                    "n": lin["n"],
-                    "c": lin["vocab"],
-                    "d": lin["d"],
-                    "threads": mem_threads,
-                }
-                row = run_worker("memory", case, alloc)
-                linear_memory.append(
-                    dict(
-                        op="linear fwd+bwd",
-                        n=lin["n"],
-                        c=lin["vocab"],
-                        d=lin["d"],
-                        impl=impl + (" (THP)" if alloc == "thp" else ""),
-                        **row,
-                    )
-                )
-
-    targets = evaluate(timing, memory, linear_memory, settings["sizes"])
-    meta.update(
-        load_average_end=os.getloadavg(), seconds=round(time.time() - start, 1), workers=workers
-    )
-    meta["targets_judged"] = not args.quick   # --quick sizes are not what the targets are for
-    print_tables(timing, memory, linear_memory, targets, judged=meta["targets_judged"])
-    load_end = meta["load_average_end"]
-    print(
-        f"\nload average at the end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; "
-        f"{meta['seconds']:.0f} s in all"
-    )
+            rng = np.random.default_rng(0)
+            inputs = {"h": f"{tmp}/h.npy", "W": f"{tmp}/W.npy", "t": f"{tmp}/t.npy"}
+            np.save(inputs["h"], rng.standard_normal((lin["n"], lin["d"]), dtype=np.float32))
+            np.save(inputs["W"], rng.standard_normal((lin["vocab"], lin["d"]), dtype=np.float32)
+                    / np.float32(math.sqrt(lin["d"])))
+            np.save(inputs["t"], rng.integers(0, lin["vocab"], size=lin["n"]))
+            for threads in threads_list:
+                print(f"  linear + cross-entropy {lin['n']}x{lin['vocab']} d={lin['d']}, "
+                      f"{threads} thread(s) ...", flush=True)
+                rows += run_case("linear", list(LINEAR_FAMILIES), ["linear fwd+bwd"], inputs,
+                                 threads, settings, tmp,
+                                 {"n": lin["n"], "c": lin["vocab"], "d": lin["d"]})
+    for row in rows:
+        floor, bound = floor_seconds(row, by_threads[row["threads"]])
+        if floor:
+            row.update(floor_s=floor, floor_bound=bound, floor_ratio=row["median_s"] / floor)
+    meta.update(load_average_end=os.getloadavg(), seconds=round(time.time() - start, 1))
+    results = {"meta": meta, "roofline": limits, "rows": rows,
+               "targets": evaluate(rows, by_threads)}
+    print_report(results)
+    print(f"\nload average at the start {meta['load_average_start'][0]:.2f}, at the end "
+          f"{meta['load_average_end'][0]:.2f}; {meta['seconds']:.0f} s in all")
     output = Path(args.output) if args.output else settings["output"]
-    output.write_text(
-        json.dumps(
-            {
-                "meta": meta,
-                "timing": timing,
-                "memory": memory,
-                "linear_memory": linear_memory,
-                "targets": targets,
-            },
-            indent=1,
-        )
-        + "\n"
-    )
-    print(
-        f"results written to {output.relative_to(Path.cwd()) if output.is_relative_to(Path.cwd()) else output}"
-    )
+    output.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results written to {output}")
     return 0
 
 
