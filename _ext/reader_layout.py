@@ -1,11 +1,13 @@
 """Sphinx extension: the site reads well on a phone, and search snippets show no TeX delimiters.
 
-Adds two files of _ext/static/ to every page of the HTML site:
+Adds three files of _ext/static/ to every page of the HTML site:
 
 - course-layout.css: at 390 px no page scrolls sideways. Inline code and long words wrap
   (Sphinx's <span class="pre"> never wraps, so one long identifier widened the whole page),
   API signatures wrap, index tables and wide output tables scroll inside their own box, and
   display maths scroll inside their own box. tools/check_site.py checks every page at 390 px.
+- course-figures.js: on a phone, figures keep a width at which their smallest text reads at the
+  page's small print, and scroll sideways inside their own box (the page does not).
 - course-search.js: Sphinx's search makes each result's snippet from the page's HTML, where
   the maths is still TeX between \\( \\) (MathJax typesets it only in the browser), so snippets
   read "\\(\\varepsilon / C\\)". The script drops the delimiters from the snippet text.
@@ -29,4 +31,5 @@ def setup(app):
     app.connect("builder-inited", add_static_path)
     app.add_css_file("course-layout.css")
     app.add_js_file("course-search.js")
+    app.add_js_file("course-figures.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

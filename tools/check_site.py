@@ -35,7 +35,11 @@ Layout, on every page:
     the run names what sticks out), and a screenshot of it is saved as phone__*.png;
   - no typeset formula shows a TeX macro as text (a backslash in an <mtext>, e.g. "cross\\_entropy");
   - at 1280 px, display equations wider than their box (the reader scrolls them sideways) are
-    counted and listed, as check "wide-maths" of the known-failures list below.
+    counted and listed, as check "wide-maths" of the known-failures list below;
+  - at 1280 px and at 390 px, every course figure (a matplotlib PNG: its dpi is in the file)
+    shows its smallest text (ce_lib.style.MIN_FONT_PT) at least at the page's small print
+    (SMALL_PRINT_PX): text px = points x dpi / 72 x rendered width / natural width. Checks
+    "small-figure-text" and "small-figure-text-phone" of the known-failures list.
 
 Known accessibility failures are listed, per page and check, in
 tools/accessibility_known_failures.txt: they are reported but do not fail the run, a page
@@ -225,6 +229,25 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}     # a phone (iPhone 12 to 15) i
 DESKTOP_VIEWPORT = {"width": 1280, "height": 900}
 PHONE_SETTLE_MS = 600   # the theme animates its layout change (sidebars, margins) on resize
 
+# Figure text: the smallest text of a course figure (ce_lib.style's tick labels and legends,
+# MIN_FONT_PT points, drawn at the PNG's dpi) shrinks with the image, once the page shows the
+# image narrower than its natural width. It must stay at least the page's small print.
+try:
+    sys.path.insert(0, str(ROOT))
+    from ce_lib.style import MIN_FONT_PT, MIN_TEXT_PX
+except ImportError:  # matplotlib missing: the style's values, as documented there
+    MIN_FONT_PT, MIN_TEXT_PX = 11, 12
+SMALL_PRINT_PX = MIN_TEXT_PX
+
+# Every image of the main content: its address, natural and rendered width.
+INSPECT_FIGURES = r"""() => {
+  const article = document.querySelector("article") || document.body;
+  return [...article.querySelectorAll("img")]
+    .filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)
+    .map(img => ({src: img.currentSrc || img.src, natural: img.naturalWidth,
+                  rendered: Math.round(img.getBoundingClientRect().width * 10) / 10}));
+}"""
+
 class _IdCollector(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -404,11 +427,53 @@ def output_findings(page_cells: list[dict], cells: list[NotebookCell] | None) ->
     return found
 
 
+def matplotlib_png_dpi(path: Path) -> float | None:
+    """The dpi a matplotlib PNG was drawn at (its pHYs chunk), or None for any other image."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    pos, dpi, by_matplotlib = 8, None, False
+    while pos + 8 <= len(data):
+        length, kind = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"pHYs" and body[8:9] == b"\x01":      # unit: metre
+            dpi = int.from_bytes(body[:4], "big") * 0.0254
+        elif kind == b"tEXt" and body.startswith(b"Software\x00Matplotlib"):
+            by_matplotlib = True
+        elif kind == b"IDAT":
+            break
+        pos += 12 + length
+    return dpi if by_matplotlib and dpi else None
+
+
+def figure_text_findings(figures: list[dict], site: Path, base: str) -> list[str]:
+    """Course figures whose smallest text is shown below the page's small print."""
+    found = []
+    for figure in figures:
+        target = local_target(site, base, figure["src"])
+        dpi = target and matplotlib_png_dpi(target[0])
+        if not dpi:
+            continue   # not a matplotlib figure of the course
+        text_px = MIN_FONT_PT * dpi / 72 * figure["rendered"] / figure["natural"]
+        if text_px < SMALL_PRINT_PX - 0.05:
+            found.append(f"{target[0].name[:12]}…: {MIN_FONT_PT} pt text at {dpi:.0f} dpi, "
+                         f"{figure['natural']} px image shown {figure['rendered']:.0f} px wide: "
+                         f"{text_px:.1f} px (< {SMALL_PRINT_PX} px)")
+    return found
+
+
 ACCESSIBILITY_CHECKS = {
     "img-alt": "images without alt text or caption",
     "headings": "heading levels skipped",
     "cell-outputs": "code cells whose output is not shown",
     "wide-maths": f"display equations wider than their box at {DESKTOP_VIEWPORT['width']} px",
+    "small-figure-text": f"figures whose smallest text is below {SMALL_PRINT_PX} px at "
+                         f"{DESKTOP_VIEWPORT['width']} px",
+    "small-figure-text-phone": f"figures whose smallest text is below {SMALL_PRINT_PX} px at "
+                               f"{PHONE_VIEWPORT['width']} px",
 }
 
 
@@ -481,9 +546,12 @@ def check_page(page, site: Path, base: str, path: Path, shots: Path) -> tuple[li
                   + (f", in {w['where']!r}" if w["where"] else "") + f": {w['tex']}"
                   for w in maths["wide"]]
 
+    small_text = figure_text_findings(page.evaluate(INSPECT_FIGURES), site, base)
+
     page.set_viewport_size(PHONE_VIEWPORT)   # the phone: nothing may scroll the page sideways
     page.wait_for_timeout(PHONE_SETTLE_MS)
     phone = page.evaluate(INSPECT_PHONE)
+    small_text_phone = figure_text_findings(page.evaluate(INSPECT_FIGURES), site, base)
     if phone["scrollWidth"] > phone["clientWidth"]:
         problems.append(f"at {PHONE_VIEWPORT['width']} px the page scrolls sideways "
                         f"({phone['scrollWidth']} px wide): " + "; ".join(phone["culprits"]))
@@ -496,6 +564,8 @@ def check_page(page, site: Path, base: str, path: Path, shots: Path) -> tuple[li
         "headings": heading_findings(info),
         "cell-outputs": output_findings(page.evaluate(OPEN_TOGGLES_AND_INSPECT_CELLS), cells),
         "wide-maths": wide_maths,
+        "small-figure-text": small_text,
+        "small-figure-text-phone": small_text_phone,
     }
     return problems, accessibility
 
@@ -694,7 +764,8 @@ def main() -> int:
                           "[FAIL: remove the line]")
             a11y_failed += 1
     if report:
-        print("\naccessibility and layout (alt text, heading levels, code-cell outputs, wide maths):")
+        print("\naccessibility and layout (alt text, heading levels, code-cell outputs, wide maths, "
+              "figure text):")
         print("\n".join(report))
         if a11y_failed:
             print("  To fix an image: give its code cell the metadata "
