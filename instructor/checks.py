@@ -126,6 +126,17 @@ def decode(item, arrays):
     return [decode(i, arrays) for i in item["list"]]
 
 
+def agree(ours, theirs, rtol: float, atol: float, what: str, *, dtype: bool = True) -> None:
+    """An answer key's guard, used by every checks.py: our expected value (from ce_lib) and
+    PyTorch's must match in shape (and dtype, unless dtype=False), NaN/inf pattern and values
+    within rtol/atol; else the key is refused with an AssertionError naming ``what``."""
+    a, b = np.asarray(ours), np.asarray(theirs)
+    assert a.shape == b.shape and (not dtype or a.dtype == b.dtype), \
+        f"answer key for {what!r}: ours is {a.dtype} {a.shape}, torch's {b.dtype} {b.shape}"
+    assert np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
+                       equal_nan=True), f"answer key for {what!r}: ours {a} but torch {b}"
+
+
 def array_arguments(call: Call) -> list[np.ndarray | None]:
     """The call's arguments in the order args_after reports them: arrays, others as None."""
     values = list(call.args) + list(call.kwargs.values())

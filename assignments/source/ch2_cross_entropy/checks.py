@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check
+from instructor.checks import Call, Check, agree
 
 PARTS = {
     "log_softmax": "(a) log_softmax(x): stable for any logits, along the last axis, "
@@ -18,15 +18,6 @@ PARTS = {
     "weights_and_ignore": "(c) cross_entropy with class weights and ignore_index",
 }
 POINTS = {"log_softmax": 3, "cross_entropy": 3, "weights_and_ignore": 4}
-
-
-def agree(ours, theirs, rtol: float, atol: float, what: str) -> None:
-    """ce_lib's answer and PyTorch's must match (dtype, shape, NaN/inf, values): the key is sure."""
-    a, b = np.asarray(ours), np.asarray(theirs)
-    assert a.shape == b.shape and a.dtype == b.dtype, \
-        f"answer key for {what!r}: ce_lib gives {a.dtype} {a.shape}, torch {b.dtype} {b.shape}"
-    assert np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
-                       equal_nan=True), f"answer key for {what!r}: ce_lib {a} but torch {b}"
 
 
 def checks() -> list[Check]:

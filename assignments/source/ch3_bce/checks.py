@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check
+from instructor.checks import Call, Check, agree
 
 PARTS = {
     "log_sigmoid": "(a) log_sigmoid(x): stable and accurate for any logit, keeping the dtype",
@@ -17,15 +17,6 @@ PARTS = {
     "pos_weight": "(c) bce_with_logits with pos_weight",
 }
 POINTS = {"log_sigmoid": 3, "bce_with_logits": 3, "pos_weight": 4}
-
-
-def agree(ours, theirs, rtol: float, atol: float, what: str) -> None:
-    """ce_lib's answer and PyTorch's must match (dtype, shape, NaN/inf, values): the key is sure."""
-    a, b = np.asarray(ours), np.asarray(theirs)
-    assert a.shape == b.shape and a.dtype == b.dtype, \
-        f"answer key for {what!r}: ce_lib gives {a.dtype} {a.shape}, torch {b.dtype} {b.shape}"
-    assert np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
-                       equal_nan=True), f"answer key for {what!r}: ce_lib {a} but torch {b}"
 
 
 def checks() -> list[Check]:

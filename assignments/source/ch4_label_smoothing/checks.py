@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check
+from instructor.checks import Call, Check, agree
 
 PARTS = {
     "smoothed_targets": "(a) smoothed_targets(target, num_classes, eps): eps / C everywhere",
@@ -17,15 +17,6 @@ PARTS = {
     "class_weights": "(c) smoothed_cross_entropy with class weights",
 }
 POINTS = {"smoothed_targets": 2, "smoothed_cross_entropy": 4, "class_weights": 4}
-
-
-def agree(ours, theirs, rtol: float, atol: float, what: str) -> None:
-    """Our answer and PyTorch's must match (dtype, shape, NaN/inf, values): the key is sure."""
-    a, b = np.asarray(ours), np.asarray(theirs)
-    assert a.shape == b.shape and a.dtype == b.dtype, \
-        f"answer key for {what!r}: ours {a.dtype} {a.shape}, torch {b.dtype} {b.shape}"
-    assert np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
-                       equal_nan=True), f"answer key for {what!r}: ours {a} but torch {b}"
 
 
 def checks() -> list[Check]:
