@@ -67,7 +67,8 @@ class Check:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"Check {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+            raise ValueError(f"Check {self.name!r}: kind must be one of {KINDS}, "
+                             f"got {self.kind!r}")
         if self.points <= 0:
             raise ValueError(f"Check {self.name!r}: points must be positive, got {self.points}")
 
@@ -135,6 +136,22 @@ def agree(ours, theirs, rtol: float, atol: float, what: str, *, dtype: bool = Tr
         f"answer key for {what!r}: ours is {a.dtype} {a.shape}, torch's {b.dtype} {b.shape}"
     assert np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol,
                        equal_nan=True), f"answer key for {what!r}: ours {a} but torch {b}"
+
+
+def call_checks(part: str, name: str, call: Call, expected, points: float, rtol: float,
+                atol: float, *, dtype: float = 0.0, unchanged: float = 0.0,
+                dtype_says: str = "", unchanged_says: str = "the arguments are left unchanged",
+                ) -> list[Check]:
+    """The checks of one call, as every checks.py builds them: its value (``points``) and,
+    when given points, that the result has ``expected``'s dtype and that the call leaves its
+    array arguments unchanged. The extra checks are named "<name>: <what they check>"."""
+    out = [Check(part, name, points, call, expected, "value", rtol, atol)]
+    if dtype:
+        says = dtype_says or f"the result keeps the dtype {np.asarray(expected).dtype}"
+        out.append(Check(part, f"{name}: {says}", dtype, call, expected, "dtype"))
+    if unchanged:
+        out.append(Check(part, f"{name}: {unchanged_says}", unchanged, call, kind="unchanged"))
+    return out
 
 
 def array_arguments(call: Call) -> list[np.ndarray | None]:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from instructor.checks import Call, Check, agree
+from instructor.checks import Call, Check, agree, call_checks
 
 PARTS = {
     "entropy": "(a) entropy(p, base): over the last axis, 0 log 0 = 0, any base",
@@ -45,10 +45,8 @@ def checks() -> list[Check]:
             agree(want, torch_entropy(p.astype(np.float64), base or math.e), max(rtol, 1e-9),
                   max(atol, 1e-12), name, dtype=False)
         call = Call("entropy", (p,), kwargs)
-        out.append(Check("entropy", name, points, call, want, "value", rtol, atol))
-        if unchanged:
-            out.append(Check("entropy", f"{name}: p is left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks("entropy", name, call, want, points, rtol, atol,
+                               unchanged=unchanged, unchanged_says="p is left unchanged"))
 
     rng = np.random.default_rng(1)
     P = rng.dirichlet(np.ones(6), size=8)
@@ -73,10 +71,8 @@ def checks() -> list[Check]:
             agree(want, torch_kl(p.astype(np.float64), q.astype(np.float64), base or math.e),
                   max(rtol, 1e-8), max(atol, 1e-12), name, dtype=False)
         call = Call("kl_divergence", (p, q), kwargs)
-        out.append(Check("kl_divergence", name, points, call, want, "value", rtol, atol))
-        if unchanged:
-            out.append(Check("kl_divergence", f"{name}: p and q are left unchanged", unchanged,
-                             call, kind="unchanged"))
+        out.extend(call_checks("kl_divergence", name, call, want, points, rtol, atol,
+                               unchanged=unchanged, unchanged_says="p and q are left unchanged"))
 
     rng = np.random.default_rng(2)
     P, Q = rng.dirichlet(np.ones(5), size=(2, 8))

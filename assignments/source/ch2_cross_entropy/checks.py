@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check, agree
+from instructor.checks import Call, Check, agree, call_checks
 
 PARTS = {
     "log_softmax": "(a) log_softmax(x): stable for any logits, along the last axis, "
@@ -37,13 +37,8 @@ def checks() -> list[Check]:
         atol = atol * scale(x)
         agree(want, F.log_softmax(torch.from_numpy(x), dim=-1).numpy(), rtol, atol, name)
         call = Call("log_softmax", (x,))
-        out.append(Check("log_softmax", name, points, call, want, "value", rtol, atol))
-        if dtype:
-            out.append(Check("log_softmax", f"{name}: the result keeps the dtype {x.dtype}",
-                             dtype, call, want, "dtype"))
-        if unchanged:
-            out.append(Check("log_softmax", f"{name}: x is left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks("log_softmax", name, call, want, points, rtol, atol, dtype=dtype,
+                               unchanged=unchanged, unchanged_says="x is left unchanged"))
 
     rng = np.random.default_rng(3)
     log_softmax("random logits, shape (5, 7)", rng.normal(size=(5, 7)) * 3, 0.5, 1e-10, 1e-12,
@@ -75,13 +70,9 @@ def checks() -> list[Check]:
                                  ignore_index=-100 if ignore_index is None else ignore_index)
         agree(want, theirs.numpy(), rtol, atol, name)
         call = Call("cross_entropy", (x, t), kwargs)
-        out.append(Check(part, name, points, call, want, "value", rtol, atol))
-        if dtype:
-            out.append(Check(part, f"{name}: the loss keeps the dtype {x.dtype}", dtype, call,
-                             want, "dtype"))
-        if unchanged:
-            out.append(Check(part, f"{name}: the arguments are left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks(part, name, call, want, points, rtol, atol, dtype=dtype,
+                               dtype_says=f"the loss keeps the dtype {x.dtype}",
+                               unchanged=unchanged))
 
     part = "cross_entropy"
     rng = np.random.default_rng(4)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check, agree
+from instructor.checks import Call, Check, agree, call_checks
 
 PARTS = {
     "log_sigmoid": "(a) log_sigmoid(x): stable and accurate for any logit, keeping the dtype",
@@ -36,13 +36,8 @@ def checks() -> list[Check]:
         want = reference_log_sigmoid(x)
         agree(want, F.logsigmoid(torch.from_numpy(x)).numpy(), rtol, atol, name)
         call = Call("log_sigmoid", (x,))
-        out.append(Check("log_sigmoid", name, points, call, want, "value", rtol, atol))
-        if dtype:
-            out.append(Check("log_sigmoid", f"{name}: the result keeps the dtype {x.dtype}",
-                             dtype, call, want, "dtype"))
-        if unchanged:
-            out.append(Check("log_sigmoid", f"{name}: x is left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks("log_sigmoid", name, call, want, points, rtol, atol, dtype=dtype,
+                               unchanged=unchanged, unchanged_says="x is left unchanged"))
 
     rng = np.random.default_rng(6)
     log_sigmoid("random logits (4, 6)", rng.normal(size=(4, 6)) * 5, 0.5, 1e-12, dtype=0.25,
@@ -68,13 +63,9 @@ def checks() -> list[Check]:
             pos_weight=None if pos_weight is None else torch.from_numpy(pos_weight))
         agree(want, theirs.numpy(), rtol, atol, name)
         call = Call("bce_with_logits", (x, y), kwargs)
-        out.append(Check(part, name, points, call, want, "value", rtol, atol))
-        if dtype:
-            out.append(Check(part, f"{name}: the loss keeps the dtype {x.dtype}", dtype, call,
-                             want, "dtype"))
-        if unchanged:
-            out.append(Check(part, f"{name}: the arguments are left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks(part, name, call, want, points, rtol, atol, dtype=dtype,
+                               dtype_says=f"the loss keeps the dtype {x.dtype}",
+                               unchanged=unchanged))
 
     part = "bce_with_logits"
     rng = np.random.default_rng(7)

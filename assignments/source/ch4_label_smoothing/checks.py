@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from instructor.checks import Call, Check, agree
+from instructor.checks import Call, Check, agree, call_checks
 
 PARTS = {
     "smoothed_targets": "(a) smoothed_targets(target, num_classes, eps): eps / C everywhere",
@@ -33,13 +33,9 @@ def checks() -> list[Check]:
         theirs = ((1 - eps) * F.one_hot(torch.from_numpy(t), C).double() + eps / C).numpy()
         agree(want, theirs, 1e-12, 1e-15, name)
         call = Call("smoothed_targets", (t, C, eps))
-        out.append(Check("smoothed_targets", name, points, call, want, "value", 1e-12, 1e-15))
-        if dtype:
-            out.append(Check("smoothed_targets", f"{name}: a float64 array", dtype, call, want,
-                             "dtype"))
-        if unchanged:
-            out.append(Check("smoothed_targets", f"{name}: target is left unchanged", unchanged,
-                             call, kind="unchanged"))
+        out.extend(call_checks("smoothed_targets", name, call, want, points, 1e-12, 1e-15,
+                               dtype=dtype, dtype_says="a float64 array", unchanged=unchanged,
+                               unchanged_says="target is left unchanged"))
 
     rng = np.random.default_rng(9)
     t = rng.integers(0, 7, size=12)
@@ -59,13 +55,9 @@ def checks() -> list[Check]:
                                  weight=None if weight is None else torch.from_numpy(weight))
         agree(want, theirs.numpy(), rtol, atol, name)
         call = Call("smoothed_cross_entropy", (x, t, eps), kwargs)
-        out.append(Check(part, name, points, call, want, "value", rtol, atol))
-        if dtype:
-            out.append(Check(part, f"{name}: the loss keeps the dtype {x.dtype}", dtype, call,
-                             want, "dtype"))
-        if unchanged:
-            out.append(Check(part, f"{name}: the arguments are left unchanged", unchanged, call,
-                             kind="unchanged"))
+        out.extend(call_checks(part, name, call, want, points, rtol, atol, dtype=dtype,
+                               dtype_says=f"the loss keeps the dtype {x.dtype}",
+                               unchanged=unchanged))
 
     part = "smoothed_cross_entropy"
     rng = np.random.default_rng(10)
