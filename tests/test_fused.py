@@ -28,13 +28,25 @@ from tolerances import assert_close, magnitude
 from torch_reference import to_torch, torch_value, torch_value_and_grad
 
 import ce_lib
-from ce_lib import fused
+from ce_lib import compiled, fused
 from ce_lib.fused import cross_entropy_with_grad, linear_cross_entropy_with_grad
 
 # (N, C) input, scalar reductions: what the fused path supports
 fused_cases = class_target_cases().filter(
     lambda case: case.input.ndim == 2 and case.reduction != "none"
 )
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled kernel", "NumPy code"])
+def inner_loop(request):
+    """Every test twice: with ce_lib.compiled's kernel, and with the NumPy code that takes
+    its place where no C compiler built it."""
+    if request.param == "compiled kernel" and not compiled.available():
+        pytest.skip(compiled.status())
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "NumPy code":
+            patch.setattr(compiled, "supports", lambda x: False)
+        yield request.param
 
 
 def rng(seed):
@@ -77,6 +89,7 @@ def small_blocks_and_threads():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fused, "BLOCK_BYTES", 1 << 13)
         patch.setattr(fused, "MIN_ELEMENTS_PER_THREAD", 1)
+        patch.setattr(fused, "KERNEL_MIN_ELEMENTS_PER_THREAD", 1)
         yield
 
 

@@ -12,7 +12,8 @@
 # (`pip install -e . --no-deps`).
 #
 # The pip step is skipped when nothing changed: a stamp file inside .venv records the sha256
-# of requirements*.txt, constraints*.txt, pyproject.toml and the Python version. One stamp per
+# of requirements*.txt, constraints*.txt, pyproject.toml, setup.py, the C source of ce_lib's
+# compiled kernel (rebuilt by the editable install) and the Python version. One stamp per
 # mode, so `build` and `test` never undo each other's work.
 #
 # PYTHON (default python3.11) chooses the interpreter that creates the venv.
@@ -41,7 +42,7 @@ fi
 # Everything that decides what gets installed, in a stable order.
 fingerprint() {
   "$venv/bin/python" --version
-  sha256sum requirements*.txt constraints*.txt pyproject.toml 2>/dev/null
+  sha256sum requirements*.txt constraints*.txt pyproject.toml setup.py ce_lib/*.c 2>/dev/null
 }
 stamp="$venv/.course-stamp-$mode"
 want="$(fingerprint | sha256sum | cut -d' ' -f1)"
