@@ -40,8 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ce_lib import compiled
+
 HERE = Path(__file__).resolve().parent
-REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "THP_MEM_ALLOC_ENABLE")
+REMOVED_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "THP_MEM_ALLOC_ENABLE", "CE_LIB_KERNEL")
 
 FULL = {
     "sizes": [(64, 10), (1024, 1000), (4096, 32000), (2048, 128256)],
@@ -312,6 +314,12 @@ def roofline(threads):
     tb = torch.from_numpy(np.concatenate(blocks))
     to = torch.empty_like(tb)
     torch_exp_s = best(lambda: [torch.exp(tb, out=to) for _ in range(reps)])
+    kernel_exp_s = None
+    if compiled.available():  # ce_lib's own exp (x <= 0, as softmax gives it), per thread
+        nonpositive = [-np.abs(b) for b in blocks]
+        kernel_exp_s = best(lambda: parallel(
+            lambda k: [compiled.exp_nonpositive(nonpositive[k], out=outs[k])
+                       for _ in range(reps)], threads))
     fresh = 1 << 26  # 256 MiB of fresh pages, one byte written per 4 KiB page
 
     def touch(k):
@@ -329,7 +337,10 @@ def roofline(threads):
         "stream_copy_GBps": 2 * n * 4 / copy_s / 1e9,  # bytes read + written
         "numpy_exp_ns_per_element": np_exp_s / elements * 1e9,
         "torch_exp_ns_per_element": torch_exp_s / elements * 1e9,
-        "exp_ns_per_element": min(np_exp_s, torch_exp_s) / elements * 1e9,
+        "ce_lib_exp_ns_per_element": (None if kernel_exp_s is None
+                                      else kernel_exp_s / elements * 1e9),
+        "exp_ns_per_element": min(t for t in (np_exp_s, torch_exp_s, kernel_exp_s)
+                                  if t is not None) / elements * 1e9,
         "page_zeroing_GBps": fresh / zero_s / 1e9,
         "numpy_sgemm_GFLOPs": 2 * 2048 * 512 * 2048 / gemm_s / 1e9,
     }
@@ -473,6 +484,7 @@ def machine_info():
                        if any(k in line for k in ("BLAS", "LAPACK", "CPU capability", "MKL"))],
         "torch_parallel": torch.__config__.parallel_info().strip().splitlines()[:6],
         "transparent_hugepage": thp_setting(),
+        "ce_lib_inner_loop": compiled.status(),
         "thp_defrag": (Path("/sys/kernel/mm/transparent_hugepage/defrag").read_text().strip()
                        if Path("/sys/kernel/mm/transparent_hugepage/defrag").exists() else None),
     }
@@ -578,12 +590,22 @@ def evaluate(rows, roofline_by_threads):
 def _floor_cause(row, limits):
     """Why a row sits where it does above its floor, from the roofline's measurements."""
     elements = row["n"] * row["c"]
-    numpy_exp_s = elements * limits["numpy_exp_ns_per_element"] * 1e-9
-    return (f"floor {row['floor_s'] * 1e3:.1f} ms, {row['floor_bound']}-bound (exp at torch's "
-            f"{limits['exp_ns_per_element']:.3f} ns/element); NumPy's exp alone, in cache, takes "
-            f"{numpy_exp_s * 1e3:.1f} ms ({limits['numpy_exp_ns_per_element']:.3f} ns/element) "
-            f"= {numpy_exp_s / row['floor_s']:.2f} x the floor; ce_lib "
-            f"{row['median_s'] * 1e3:.1f} ms")
+    parts = [f"floor {row['floor_s'] * 1e3:.1f} ms, {row['floor_bound']}-bound (exp at "
+             f"{limits['exp_ns_per_element']:.3f} ns/element, the fastest measured; copy "
+             f"{limits['stream_copy_GBps']:.1f} GB/s); ce_lib {row['median_s'] * 1e3:.1f} ms"]
+    kernel_ns = limits.get("ce_lib_exp_ns_per_element")
+    if kernel_ns:
+        parts.append(f"ce_lib's exp alone, in cache: {elements * kernel_ns * 1e-6:.1f} ms "
+                     f"({kernel_ns:.3f} ns/element)")
+    else:
+        parts.append("NumPy code (no compiled kernel): NumPy's exp alone, in cache: "
+                     f"{elements * limits['numpy_exp_ns_per_element'] * 1e-6:.1f} ms")
+    if row["impl"] == "fused.cross_entropy_with_grad" and limits.get("page_zeroing_GBps"):
+        zero_s = elements * 4 / (limits["page_zeroing_GBps"] * 1e9)
+        parts.append(f"the kernel zeroing the fresh gradient's pages: {zero_s * 1e3:.1f} ms at "
+                     f"{limits['page_zeroing_GBps']:.1f} GB/s, where the floor counts "
+                     f"{elements * 4 / (limits['stream_copy_GBps'] * 1e9) * 1e3:.1f} ms")
+    return "; ".join(parts)
 
 
 def _cause(mine, theirs, roofline_by_threads):
@@ -594,7 +616,8 @@ def _cause(mine, theirs, roofline_by_threads):
              f"({theirs['minflt_per_call']:.0f})"]
     if limits:
         parts.append(f"exp: numpy {limits['numpy_exp_ns_per_element']:.3f} ns/element, torch "
-                     f"{limits['torch_exp_ns_per_element']:.3f}")
+                     f"{limits['torch_exp_ns_per_element']:.3f}, ce_lib "
+                     f"{_ns(limits.get('ce_lib_exp_ns_per_element'))}")
     if mine.get("floor_ratio"):
         parts.append(f"ce_lib at {mine['floor_ratio']:.2f} x its floor")
     return "; ".join(parts)
@@ -611,13 +634,18 @@ def fmt_time(seconds):
     return f"{seconds:7.3f} s "
 
 
+def _ns(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
 def print_report(results):
     meta, rows = results["meta"], results["rows"]
     print("\nROOFLINE (this machine)")
     for r in results["roofline"]:
         print(f"  {r['threads']} thread(s): copy {r['stream_copy_GBps']:.1f} GB/s; exp "
               f"{r['numpy_exp_ns_per_element']:.3f} ns/element (numpy), "
-              f"{r['torch_exp_ns_per_element']:.3f} (torch); fresh pages "
+              f"{r['torch_exp_ns_per_element']:.3f} (torch), "
+              f"{_ns(r.get('ce_lib_exp_ns_per_element'))} (ce_lib); fresh pages "
               f"{r['page_zeroing_GBps']:.1f} GB/s; sgemm {r['numpy_sgemm_GFLOPs']:.0f} GFLOP/s")
     print("\nTIME: median per call [bootstrap 95 % interval]; faults = minor page faults per call")
     header = (f"{'size':>20} {'op':<14} {'thr':>3} {'implementation':<38} {'median':>10} "
@@ -633,11 +661,11 @@ def print_report(results):
               f"{fmt_time(r['median_s'])} [{fmt_time(lo)},{fmt_time(hi)}] "
               f"{r['minflt_per_call']:7.0f} {floor:>7} "
               f"{'' if peak is None else f'{peak / 2**20:8.1f}'}")
-    compiled = [r for r in rows if r.get("compile_s") is not None]
-    if compiled:
+    compile_rows = [r for r in rows if r.get("compile_s") is not None]
+    if compile_rows:
         print("\ntorch.compile: compile time (first call minus second), reported apart: "
               + ", ".join(f"{r['n']}x{r['c']} {r['op']} {r['threads']} thr "
-                          f"{r['compile_s']:.1f} s" for r in compiled))
+                          f"{r['compile_s']:.1f} s" for r in compile_rows))
     judged = meta["targets_judged"]
     print("\nTARGETS" + ("" if judged else ": not judged at quick sizes (the values only show "
                                          "that every row runs)"))
@@ -662,12 +690,15 @@ def markdown_tables(results):
              f"{meta['load_average_start'][0]:.2f} at the start, "
              f"{meta['load_average_end'][0]:.2f} at the end; {meta['samples_per_row']} samples "
              f"per row; {meta['seconds'] / 60:.1f} minutes.", "",
-             "| threads | copy bandwidth | exp, NumPy | exp, torch | fresh pages | sgemm |",
-             "|---:|---:|---:|---:|---:|---:|"]
+             f"ce_lib's inner loop: {meta.get('ce_lib_inner_loop', 'not recorded')}.", "",
+             "| threads | copy bandwidth | exp, NumPy | exp, torch | exp, ce_lib | fresh pages "
+             "| sgemm |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results["roofline"]:
         lines.append(f"| {r['threads']} | {r['stream_copy_GBps']:.1f} GB/s | "
                      f"{r['numpy_exp_ns_per_element']:.3f} ns/elt | "
                      f"{r['torch_exp_ns_per_element']:.3f} ns/elt | "
+                     f"{_ns(r.get('ce_lib_exp_ns_per_element'))} ns/elt | "
                      f"{r['page_zeroing_GBps']:.1f} GB/s | {r['numpy_sgemm_GFLOPs']:.0f} GFLOP/s |")
     lines += ["", "| size | op | thr | row | median | 95 % interval | faults/call | x floor "
                   "| peak MB |", "|---|---|---:|---|---:|---:|---:|---:|---:|"]
@@ -679,11 +710,11 @@ def markdown_tables(results):
         lines.append(f"| {size} | {r['op']} | {r['threads']} | `{r['impl']}` | "
                      f"{fmt_time(r['median_s']).strip()} | {fmt_time(lo).strip()} - "
                      f"{fmt_time(hi).strip()} | {r['minflt_per_call']:.0f} | {floor} | {peak} |")
-    compiled = [r for r in results["rows"] if r.get("compile_s") is not None]
-    if compiled:
+    compile_rows = [r for r in results["rows"] if r.get("compile_s") is not None]
+    if compile_rows:
         lines += ["", "torch.compile's compile time (first call minus second, not in the "
                       "rows): " + ", ".join(f"{r['n']}x{r['c']} {r['op']} {r['threads']} thr "
-                                            f"{r['compile_s']:.1f} s" for r in compiled) + "."]
+                                            f"{r['compile_s']:.1f} s" for r in compile_rows) + "."]
     lines += ["", "| verdict | threads | target | value | 95 % interval |", "|---|---:|---|---:|---:|"]
     for t in results["targets"]:
         verdict = ("met" if t["met"] else "**missed**") if meta["targets_judged"] else "not judged"

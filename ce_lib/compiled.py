@@ -116,11 +116,15 @@ def softmax_rows(x: np.ndarray, m: np.ndarray, s: np.ndarray, grad: np.ndarray |
         raise MemoryError(f"no memory for two rows of {n_cols} exponentials ({x.dtype})")
 
 
-def exp_nonpositive(x: np.ndarray, library: ctypes.CDLL | None = None) -> np.ndarray:
-    """The kernel's own exp of a float32/float64 array of values <= 0 (or NaN), for the
-    tests, which hold it to the exact value within 1 ulp (float32) or 2 (float64)."""
+def exp_nonpositive(x: np.ndarray, out: np.ndarray | None = None,
+                    library: ctypes.CDLL | None = None) -> np.ndarray:
+    """The kernel's own exp of a float32/float64 array of values <= 0 (or NaN), into out
+    (contiguous, like x) if given: for the tests, which hold it to the exact value within
+    1.5 ulp (float32) or 2 (float64), and for the benchmark's roofline."""
     x = np.ascontiguousarray(x)
-    y = np.empty_like(x)
+    y = np.empty_like(x) if out is None else out
+    if y.shape != x.shape or y.dtype != x.dtype or not y.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous array of x's shape and dtype")
     function = getattr(library or _LIBRARY, f"ce_exp_{_SUFFIXES[x.dtype]}")
     function(_address(x), _address(y), x.size)
     return y
