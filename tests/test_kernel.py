@@ -158,6 +158,16 @@ def test_rows_with_a_row_stride_other_than_their_length():
 
 
 @needs_kernel
+def test_rows_in_reverse_order_a_negative_row_stride():
+    x = np.random.default_rng(4).normal(0, 2, (6, 50))
+    m, s, grad, coef, _ = run_rows(x[::-1], with_grad=True)
+    want_m, want_s, want_grad = expected_rows(x[::-1].copy(), coef, None)
+    assert (m == want_m).all()
+    np.testing.assert_allclose(s, want_s, rtol=1e-14)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-13)
+
+
+@needs_kernel
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_special_values_give_what_torchs_softmax_gives(dtype):
     """NaN anywhere in a row, +inf anywhere, or only -inf: s and the gradient's row are NaN.
