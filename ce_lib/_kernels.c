@@ -59,7 +59,7 @@ int ce_kernels_abi(void) { return 1; }
 /* --------------------------------------------------------------------------------------
  * exp(x) for x <= 0 (or NaN): the only arguments the row kernel has, x - max(row).
  *
- * float32, |error| at most 1 ulp (Cephes' expf polynomial):
+ * float32, |error| 1.01 ulp at most in tests/test_kernel.py's sweep (Cephes' expf polynomial):
  *     k = round(x / ln 2),  r = x - k ln 2  (|r| <= ln 2 / 2, ln 2 in two parts),
  *     exp(x) = 2^k (1 + r + r^2 P(r)),
  * 2^k built from its bits. x is first raised to -88 at least, where k = -127 gives the
@@ -90,9 +90,9 @@ static inline float exp_f32(float x)
     return y * float_from_bits(two_to_k);
 }
 
-/* float64, |error| about 1.6 ulp (Cephes' exp: a rational function of r^2), with the same
- * reduction and scaling; x is raised to -709 at least, and results below about 2e-308
- * (x < -708.7) are 0. */
+/* float64, |error| 1.64 ulp at most in the same sweep (Cephes' exp: a rational function of
+ * r^2), with the same reduction and scaling; x is raised to -709 at least, and results
+ * below about 2e-308 (x < -708.7) are 0. */
 static inline double double_from_bits(uint64_t u) { double d; memcpy(&d, &u, 8); return d; }
 static inline uint64_t bits_of_double(double d) { uint64_t u; memcpy(&u, &d, 8); return u; }
 
