@@ -62,9 +62,12 @@ from .losses import cross_entropy as _reference_cross_entropy
 # 88 ms with 512 KiB blocks, 95 ms with 256 KiB, 108-113 ms with 1 MiB; loss and gradient
 # about the same (137-144 ms) for all three.
 BLOCK_BYTES = 1 << 19
-# A gradient at least this large is written with non-temporal stores (ce_lib.compiled):
-# past the caches, which it would not fit in, without reading each line in first. Measured
-# at 4096 x 32000 float32 (500 MiB), one thread, out=: 85 ms instead of 98.
+# A gradient at least this large, returned by cross_entropy_with_grad, is written with
+# non-temporal stores (ce_lib.compiled): past the caches, which it would not fit in, without
+# reading each line in first. Measured at 4096 x 32000 float32 (500 MiB), one thread, out=:
+# 85 ms instead of 98. Not for linear_cross_entropy_with_grad's chunks of logits, which the
+# next matrix product reads at once: at 4096 x 50257, d = 512, one thread, streaming them
+# took 4.05-4.66 s per call against 3.76-3.80 s without.
 STREAM_BYTES = 1 << 26
 # Below this many elements per thread, handing work to a thread costs more than it saves.
 # Measured on the course machine (Intel Xeon, Sapphire Rapids, 2 cores), forward and
@@ -428,13 +431,15 @@ def _small_cross_entropy(x: np.ndarray, t: np.ndarray, reduction: str):
 # --------------------------------------------------------------------------
 # cross_entropy_with_grad: loss and gradient
 # --------------------------------------------------------------------------
-def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads, fresh=False):
+def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads, fresh=False,
+                        stream=False):
     """The loss of every row of x (N, C), and into grad the gradient of scale * sum of them.
 
     t, w, valid, w_t as _targets returns them. grad may be x itself: each block is read
     (max, shift) before it is overwritten, and the target logits are gathered first.
-    fresh: grad was just allocated (see _first_touch). Returns the terms of the row losses
-    (_RowTerms, 0 at ignored rows).
+    fresh: grad was just allocated (see _first_touch). stream: the compiled kernel writes
+    grad past the caches (see STREAM_BYTES). Returns the terms of the row losses (_RowTerms,
+    0 at ignored rows).
     """
     n_rows, n_classes = x.shape
     dtype = x.dtype.type
@@ -473,7 +478,7 @@ def _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads, fresh=Fa
             s, shift, weighted_shifted = _kernel_rows(xb, row_max[r0:r1], row_sum[r0:r1],
                                                       block_scratch, smooth_w, gb,
                                                       row_coef[r0:r1], col_sub,
-                                                      grad.nbytes >= STREAM_BYTES)
+                                                      stream)
         else:
             e = block_scratch if in_place else gb
             s, shift, weighted_shifted = _exp_rows(xb, e, floor, smooth_w)
@@ -639,7 +644,7 @@ def cross_entropy_with_grad(
                                                   eps, g)
         return loss, grad
     terms = _loss_and_grad_rows(x, grad, t, w, valid, w_t, eps, scale, threads,
-                                fresh=out is None)
+                                fresh=out is None, stream=grad.nbytes >= STREAM_BYTES)
     return terms.reduce(reduction, denominator, x.shape[1]), grad
 
 
