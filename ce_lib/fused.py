@@ -73,7 +73,7 @@ STREAM_BYTES = 1 << 26
 # Measured on the course machine (Intel Xeon, Sapphire Rapids, 2 cores), forward and
 # forward + backward with out=, medians of 100 calls: with NumPy's code two threads take
 # 0.92 of one thread's time at 1024 x 1000 (2**20 elements) and 0.79-0.85 at 2048 x 1000;
-# with the compiled kernel, four times as fast per element, 1.05-1.10 at 1024 x 1000,
+# with the compiled kernel, about twice as fast per element, 1.05-1.10 at 1024 x 1000,
 # 0.81-1.18 at 2048 x 1000 and 0.68-0.73 at 4096 x 1000.
 MIN_ELEMENTS_PER_THREAD = 1 << 18
 KERNEL_MIN_ELEMENTS_PER_THREAD = 3 << 19
@@ -265,9 +265,8 @@ def _kernel_rows(xb, m, s, scratch, smooth_w, grad=None, coef=None, col_sub=None
     """What _exp_rows returns, (s, shift, sum_c smooth_w[c] (xb[:, c] - shift)), computed by
     the compiled kernel (ce_lib.compiled), which shifts every row by its max m and, if grad
     is given, also writes exp(xb - m) * coef / s - col_sub into it (past the caches if
-    stream, see STREAM_BYTES). m and s receive the
-    rows' maxima and sums. The smoothing sum is taken first, from a shifted copy in the
-    scratch block: grad may be xb itself.
+    stream, see STREAM_BYTES). m and s receive the rows' maxima and sums. The smoothing sum
+    is taken first, from a shifted copy in the scratch block: grad may be xb itself.
     """
     weighted_shifted = None
     if smooth_w is not None:
