@@ -233,7 +233,7 @@ int ce_softmax_rows_##SUFFIX(const T *x, long n_rows, long n_cols, long ld,     
      * cache until its gradient is written. Without, one chunk's at a time. */              \
     T chunk_exps[CHUNK];                                                                    \
     T *exps = NULL;                                                                         \
-    if (grad != NULL && n_rows > 0) {                                                       \
+    if (grad != NULL && n_rows > 0 && n_cols > 0) {  /* (malloc(0) may give NULL) */    \
         exps = malloc(2 * (size_t)n_cols * sizeof(T));                                      \
         if (exps == NULL) return -1;                                                        \
     }                                                                                       \

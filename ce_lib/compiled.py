@@ -7,7 +7,10 @@ One function does the per-element work of the fast paths, for a run of rows:
 
 in three passes per row (max; exp and sum; scale), with one exp per element and no
 temporary of the row's size: what NumPy needs five or six calls for, each a pass over
-memory. It gives the same numbers, bit for bit, on every CPU (see _kernels.c).
+memory. It gives the same numbers, bit for bit, on every CPU (see _kernels.c). One
+difference from torch, below any tolerance: exps under the smallest normal number (about
+1e-38 in float32) are 0, as on GPUs, so a gradient entry torch gives as a subnormal
+number (exp(-100) / s = 3.8e-44, say) is 0 here.
 
 The library is built by `pip install` (setup.py) when a C compiler is there. Without it,
 or with CE_LIB_KERNEL=0 in the environment, `available()` is False and ce_lib.fused uses
